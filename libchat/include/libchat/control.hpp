@@ -1,0 +1,52 @@
+// Control messages (client → server, 0x00 then JSON) and notices (server → client, empty sender
+// then JSON with an "event").
+#pragma once
+
+#include "libchat/bytes.hpp"
+#include "libchat/error.hpp"
+
+#include <boost/system/result.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace libchat {
+
+enum class control_type : std::uint8_t {
+  leave,
+};
+
+/// Parses a control message including its 0x00 marker. Fails with bad_control for invalid JSON, a
+/// non-object, or a missing or unknown "type".
+boost::system::result<control_type> parse_control(byte_view message);
+/// The control message including its 0x00 marker.
+std::string encode_control(control_type type);
+
+enum class notice_event : std::uint8_t {
+  joined,           ///< "user" joined the room
+  left,             ///< "user" left; "reason" says why: leave, timeout or unreachable
+  timeout,          ///< you were removed for inactivity and must join again
+  room_closed,      ///< the host left; every token of the room is gone
+  server_shutdown,  ///< the server is stopping
+  pong,             ///< answer to a keepalive
+  error,            ///< your last message was refused; "error" says why (too_long)
+  unknown,          ///< an event this version does not know (clients ignore or show it)
+};
+
+struct notice {
+  notice_event event = notice_event::unknown;
+  std::string event_name;  ///< the raw "event" string, kept for unknown events
+  std::string user;        ///< joined, left
+  std::string reason;      ///< left, room_closed
+  std::string error;       ///< error
+};
+
+std::string_view notice_event_name(notice_event e) noexcept;
+
+/// The JSON text of a notice (the datagram is a zero sender length followed by it).
+std::string encode_notice(const notice& n);
+/// Client side: parses a notice's JSON text. Fails with invalid_json, not_an_object,
+/// missing_field (no "event") or wrong_field_type.
+boost::system::result<notice> parse_notice(std::string_view json);
+
+}  // namespace libchat

@@ -1,0 +1,63 @@
+// The JSON payloads of TCRP frames: the client's request, the server's response (accepted or an
+// error) and its completion (the token). docs/protocol.md specifies each key.
+#pragma once
+
+#include "libchat/error.hpp"
+
+#include <boost/system/result.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace libchat {
+
+/// Longest password accepted in a request, in bytes.
+inline constexpr std::size_t max_password_bytes = 1024;
+
+/// The payload of a create or join request: {"username": "...", "password": "..."}.
+struct room_request {
+  std::string username;
+  /// Absent, null and "" all mean "no password".
+  std::optional<std::string> password;
+};
+
+/// Parses a request payload. Unknown keys are ignored; a duplicate key, a missing or invalid
+/// username, a password that is not a string (or null), or anything that is not one JSON object is
+/// an error (every one of them answered with bad_request).
+boost::system::result<room_request> parse_room_request(std::string_view payload);
+std::string encode_room_request(const room_request& request);
+
+/// State 1, status 202: the server took the request and is working on it.
+struct accepted_response {
+  std::string message;
+};
+
+/// State 1, status 4xx/5xx: the request failed; the server closes the connection.
+struct error_response {
+  tcrp_error error = tcrp_error::bad_request;
+  std::string message;  ///< a sentence for a person
+};
+
+/// State 2: the room was created (201) or joined (200).
+struct completion_response {
+  bool created = false;  ///< status 201 when true, 200 when false
+  std::string token;
+  std::uint16_t udp_port = 0;
+  bool host = false;
+};
+
+std::string encode_accepted(const accepted_response& r);
+std::string encode_error(const error_response& r);
+std::string encode_completion(const completion_response& r);
+
+/// Client side: parses a state-1 payload into either form. A status that disagrees with the
+/// error code, or an unknown error code, is accepted as internal_error so that a newer server's
+/// codes still reach the user with their message.
+boost::system::result<std::variant<accepted_response, error_response>> parse_response(std::string_view payload);
+/// Client side: parses a state-2 payload.
+boost::system::result<completion_response> parse_completion(std::string_view payload);
+
+}  // namespace libchat

@@ -1,0 +1,100 @@
+// One chat room: its members, their tokens (bound to a username and an IP address), the host,
+// inactivity timeouts and the relay. Single-threaded by contract: the server touches a room only
+// from that room's strand. Time is an argument; next_deadline() says when expire() is due.
+#pragma once
+
+#include "libchat/address.hpp"
+#include "libchat/password.hpp"
+#include "libchat/room_output.hpp"
+#include "libchat/token.hpp"
+
+#include <boost/system/result.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace libchat {
+
+struct room_limits {
+  std::size_t max_members = 1000;                           ///< tokens per room (room_full past it)
+  std::chrono::milliseconds inactivity_timeout{60'000};     ///< silence that removes a member
+  std::chrono::milliseconds token_ttl{30'000};              ///< time to send the first datagram
+  unsigned unreachable_limit = 3;                           ///< consecutive ICMP errors that remove a member
+};
+
+struct issued_token {
+  std::string token;  ///< the printable token for the completion reply
+  bool host = false;
+};
+
+class room {
+ public:
+  room(std::string name, std::optional<password_hash> password, const room_limits& limits);
+
+  const std::string& name() const noexcept { return name_; }
+  /// True once the host left or was removed, or shutdown() ran. A closed room admits nobody and
+  /// accepts no datagram; its name may be reused at once by a new room.
+  bool closed() const noexcept { return closed_; }
+  const std::optional<password_hash>& password() const noexcept { return password_; }
+  /// Tokens issued and not yet removed (joined or not).
+  std::size_t member_count() const noexcept { return members_.size(); }
+  /// Members whose first datagram arrived.
+  std::size_t joined_count() const noexcept;
+
+  /// Issues a token for `username` bound to `ip`. The first token issued is the host's. The
+  /// password, if any, is the caller's to check first (it is slow). Fails with room_closed,
+  /// name_taken or room_full.
+  boost::system::result<issued_token> admit(std::string_view username, const ip_address& ip, time_point now,
+                                            room_output& out);
+
+  /// Handles a client datagram whose room name matched this room. `token` and `message` come
+  /// from decode_client_datagram. Relays, answers or drops, through `out`.
+  datagram_outcome on_datagram(std::string_view token, byte_view message, const peer_address& from,
+                               time_point now, room_output& out);
+
+  /// The kernel reported that a datagram sent to `to` was undeliverable (ICMP). After
+  /// `unreachable_limit` reports in a row without a datagram from the member in between, the
+  /// member is removed.
+  void on_unreachable(const peer_address& to, time_point now, room_output& out);
+
+  /// Removes members silent for the inactivity timeout and tokens unused for the token TTL.
+  void expire(time_point now, room_output& out);
+  /// When expire() next has something to do; nullopt when nothing is pending.
+  std::optional<time_point> next_deadline() const noexcept;
+
+  /// Tells every member the server is stopping and closes the room.
+  void shutdown(room_output& out);
+
+ private:
+  struct member {
+    std::string username;
+    member_token token;
+    ip_address ip;
+    peer_address endpoint;  // valid when joined
+    bool joined = false;
+    time_point last_seen;   // issue time until joined
+    std::uint8_t unreachable = 0;
+  };
+  enum class removal : std::uint8_t { left, timed_out, unreachable, token_expired };
+
+  void accept_from(std::size_t index, const peer_address& from, time_point now, room_output& out);
+  void relay(std::size_t sender, byte_view text, room_output& out);
+  void remove(std::size_t index, removal why, room_output& out);
+  void close(std::string_view reason, room_output& out);
+  void send_notice(const peer_address& to, std::string_view json, room_output& out);
+  void notify_joined_except(std::size_t skip, std::string_view json, room_output& out);
+
+  std::string name_;
+  std::optional<password_hash> password_;
+  room_limits limits_;
+  std::vector<member> members_;
+  std::unordered_map<std::uint64_t, std::uint32_t> by_token_;  // token index → position in members_
+  std::uint64_t host_token_ = 0;
+  bool closed_ = false;
+};
+
+}  // namespace libchat

@@ -1,0 +1,57 @@
+// What a room (or the lobby) hands back to its adapter: datagrams to send, events to log, and the
+// outcome of each datagram it was given. The room never touches a socket or a clock.
+#pragma once
+
+#include "libchat/address.hpp"
+#include "libchat/bytes.hpp"
+#include "libchat/error.hpp"
+
+#include <chrono>
+#include <string_view>
+
+namespace libchat {
+
+/// Time as the caller passes it in. Rooms never read a clock; tests pass any value they like.
+using time_point = std::chrono::steady_clock::time_point;
+
+/// Membership changes worth a log line. Views are valid only during the callback.
+struct room_event {
+  enum class kind : std::uint8_t {
+    admitted,       ///< a token was issued (handshake done)
+    joined,         ///< the token's first datagram arrived: `endpoint` is now a member
+    left,           ///< the member sent leave
+    timed_out,      ///< silent for longer than the inactivity timeout
+    unreachable,    ///< the kernel reported the member's address unreachable too often
+    token_expired,  ///< the token was never used within its lifetime
+    closed,         ///< the room closed (`reason` says why); it accepts nothing any more
+    shut_down,      ///< the server is stopping
+  };
+  kind what;
+  std::string_view room;
+  std::string_view username;  ///< empty for closed and shut_down
+  peer_address endpoint;      ///< valid for members that had joined
+  std::string_view reason;    ///< for closed: host_left, host_timeout, host_unreachable, host_never_joined
+};
+
+/// The adapter's side of a room. Implementations must not call back into the room.
+class room_output {
+ public:
+  /// Sends one server→client datagram. The bytes are valid only during the call.
+  virtual void send(const peer_address& to, byte_view datagram) = 0;
+  virtual void on_event(const room_event& event) = 0;
+
+ protected:
+  ~room_output() = default;
+};
+
+/// What happened to one datagram. Every datagram has exactly one outcome, so that
+/// received = relayed + keepalive + control + dropped, for counters that add up.
+struct datagram_outcome {
+  enum class kind : std::uint8_t { relayed, keepalive, control, dropped };
+  kind what = kind::dropped;
+  errc reason{};  ///< set when dropped
+
+  static datagram_outcome drop(errc why) noexcept { return {kind::dropped, why}; }
+};
+
+}  // namespace libchat

@@ -1,0 +1,114 @@
+#include "libchat/handshake.hpp"
+
+#include "detail/flat_json.hpp"
+#include "libchat/limits.hpp"
+#include "libchat/utf8.hpp"
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace libchat {
+namespace {
+
+namespace json = boost::json;
+
+}  // namespace
+
+boost::system::result<room_request> parse_room_request(std::string_view payload) {
+  auto object = detail::parse_flat_object(payload);
+  if (!object) return object.error();
+  auto username = object->string_field("username");
+  if (!username) return username.error();
+  if (!*username) return make_error_code(errc::missing_field);
+  if (auto ec = check_name(**username)) return ec;
+  auto password = object->string_field("password", /*null_is_absent=*/true);
+  if (!password) return password.error();
+
+  room_request request;
+  request.username = std::string(**username);
+  if (*password && !(*password)->empty()) {
+    if ((*password)->size() > max_password_bytes) return make_error_code(errc::wrong_field_type);
+    request.password = std::string(**password);
+  }
+  return request;
+}
+
+std::string encode_room_request(const room_request& request) {
+  json::object o;
+  o["username"] = request.username;
+  if (request.password) o["password"] = *request.password;
+  return json::serialize(o);
+}
+
+std::string encode_accepted(const accepted_response& r) {
+  json::object o;
+  o["status"] = 202;
+  o["message"] = r.message;
+  return json::serialize(o);
+}
+
+std::string encode_error(const error_response& r) {
+  json::object o;
+  o["status"] = http_status(r.error);
+  o["error"] = wire_name(r.error);
+  o["message"] = r.message;
+  return json::serialize(o);
+}
+
+std::string encode_completion(const completion_response& r) {
+  json::object o;
+  o["status"] = r.created ? 201 : 200;
+  o["token"] = r.token;
+  o["udp_port"] = r.udp_port;
+  o["host"] = r.host;
+  return json::serialize(o);
+}
+
+boost::system::result<std::variant<accepted_response, error_response>> parse_response(std::string_view payload) {
+  auto object = detail::parse_flat_object(payload);
+  if (!object) return object.error();
+  auto status = object->integer_field("status", 100, 599);
+  if (!status) return status.error();
+  if (!*status) return make_error_code(errc::missing_field);
+  auto message = object->string_field("message", true);
+  if (!message) return message.error();
+  const std::string text = *message ? std::string(**message) : std::string();
+
+  if (**status == 202) return accepted_response{text};
+  if (**status < 400) return make_error_code(errc::wrong_field_type);
+  auto code = object->string_field("error");
+  if (!code) return code.error();
+  error_response r;
+  r.message = text;
+  if (!*code || !parse_wire_name(**code, r.error) || http_status(r.error) != **status)
+    r.error = tcrp_error::internal_error;
+  return r;
+}
+
+boost::system::result<completion_response> parse_completion(std::string_view payload) {
+  auto object = detail::parse_flat_object(payload);
+  if (!object) return object.error();
+  auto status = object->integer_field("status", 200, 201);
+  auto token = object->string_field("token");
+  auto port = object->integer_field("udp_port", 1, 65535);
+  auto host = object->bool_field("host");
+  for (auto ec : {status.has_error() ? status.error() : boost::system::error_code{},
+                  token.has_error() ? token.error() : boost::system::error_code{},
+                  port.has_error() ? port.error() : boost::system::error_code{},
+                  host.has_error() ? host.error() : boost::system::error_code{}})
+    if (ec) return ec;
+  if (!*status || !*token || !*port) return make_error_code(errc::missing_field);
+  const std::string_view t = **token;
+  if (t.empty() || t.size() > max_token_bytes) return make_error_code(errc::wrong_field_type);
+  for (char c : t)
+    if (c <= 0x20 || c >= 0x7f) return make_error_code(errc::wrong_field_type);  // printable ASCII only
+
+  completion_response r;
+  r.created = **status == 201;
+  r.token = std::string(t);
+  r.udp_port = static_cast<std::uint16_t>(**port);
+  r.host = host->value_or(false);
+  return r;
+}
+
+}  // namespace libchat

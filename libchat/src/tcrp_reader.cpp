@@ -1,0 +1,60 @@
+#include "libchat/tcrp_reader.hpp"
+
+#include "libchat/utf8.hpp"
+
+#include <cassert>
+
+namespace libchat {
+
+tcrp_reader::tcrp_reader(tcrp_direction direction, std::size_t max_payload)
+    : direction_(direction), max_payload_(max_payload) {
+  // One spare byte beyond what the frame needs, so that a trailing byte read with the frame shows.
+  buffer_.resize(tcrp_header_size + 1);
+}
+
+mutable_byte_view tcrp_reader::prepare() {
+  if (status_ != status::need_more) return {};
+  return mutable_byte_view(buffer_).subspan(filled_, frame_size_ + 1 - filled_);
+}
+
+void tcrp_reader::commit(std::size_t n) {
+  assert(status_ == status::need_more && filled_ + n <= frame_size_ + 1);
+  filled_ += n;
+  advance();
+}
+
+void tcrp_reader::advance() {
+  if (!header_ && filled_ >= tcrp_header_size) {
+    header_ = decode_header(std::span<const std::uint8_t, tcrp_header_size>(buffer_.data(), tcrp_header_size));
+    if (auto ec = check_header(*header_, direction_, max_payload_)) return fail(ec);
+    header_accepted_ = true;
+    // Only now, with the sizes checked, does the buffer grow to hold the body.
+    frame_size_ = tcrp_header_size + header_->room_name_size + static_cast<std::size_t>(header_->payload_size);
+    buffer_.resize(frame_size_ + 1);
+  }
+  if (!header_ || filled_ < frame_size_) return;
+  if (filled_ > frame_size_) return fail(errc::trailing_bytes);
+  // An empty room name is allowed only in an error response; it has nothing to check.
+  if (!room().empty()) {
+    if (auto ec = check_name(room())) return fail(ec);
+  }
+  status_ = status::frame_ready;
+}
+
+void tcrp_reader::fail(boost::system::error_code e) {
+  status_ = status::failed;
+  error_ = e;
+}
+
+std::string_view tcrp_reader::room() const noexcept {
+  if (!header_accepted_ || filled_ < tcrp_header_size + header_->room_name_size) return {};
+  return {reinterpret_cast<const char*>(buffer_.data()) + tcrp_header_size, header_->room_name_size};
+}
+
+std::string_view tcrp_reader::payload() const noexcept {
+  if (status_ != status::frame_ready) return {};
+  return {reinterpret_cast<const char*>(buffer_.data()) + tcrp_header_size + header_->room_name_size,
+          static_cast<std::size_t>(header_->payload_size)};
+}
+
+}  // namespace libchat
