@@ -42,6 +42,7 @@ class category final : public boost::system::error_category {
       case errc::bad_control: return "invalid control message";
       case errc::room_closed: return "the room is closed";
       case errc::lobby_full: return "the lobby is full";
+      case errc::overloaded: return "no free receive buffer";
     }
     return "unknown libchat error";
   }
@@ -103,6 +104,7 @@ std::string_view errc_name(errc e) noexcept {
     case errc::bad_control: return "bad_control";
     case errc::room_closed: return "room_closed";
     case errc::lobby_full: return "lobby_full";
+    case errc::overloaded: return "overloaded";
   }
   return "unknown";
 }

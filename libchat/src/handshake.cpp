@@ -111,4 +111,13 @@ boost::system::result<completion_response> parse_completion(std::string_view pay
   return r;
 }
 
+boost::system::result<std::variant<completion_response, error_response>> parse_final_response(
+    std::string_view payload) {
+  auto completion = parse_completion(payload);
+  if (completion) return *completion;
+  auto response = parse_response(payload);
+  if (response && std::holds_alternative<error_response>(*response)) return std::get<error_response>(*response);
+  return completion.error();
+}
+
 }  // namespace libchat

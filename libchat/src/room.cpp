@@ -18,16 +18,37 @@ constexpr std::string_view shutdown_json = R"({"event":"server_shutdown"})";
 constexpr std::string_view timeout_json = R"({"event":"timeout"})";
 constexpr std::string_view too_long_json = R"({"event":"error","error":"too_long"})";
 
-std::string_view removal_reason(int why) noexcept {
+}  // namespace
+
+std::string_view room::reason_name(removal why) noexcept {
   switch (why) {
-    case 0: return "leave";
-    case 1: return "timeout";
-    case 2: return "unreachable";
-    default: return "token_expired";
+    case removal::left: return "leave";
+    case removal::timed_out: return "timeout";
+    case removal::unreachable: return "unreachable";
+    case removal::token_expired: break;
   }
+  return "token_expired";
 }
 
-}  // namespace
+std::string_view room::host_reason_name(removal why) noexcept {
+  switch (why) {
+    case removal::left: return "host_left";
+    case removal::timed_out: return "host_timeout";
+    case removal::unreachable: return "host_unreachable";
+    case removal::token_expired: break;
+  }
+  return "host_never_joined";
+}
+
+room_event::kind room::event_kind(removal why) noexcept {
+  switch (why) {
+    case removal::left: return room_event::kind::left;
+    case removal::timed_out: return room_event::kind::timed_out;
+    case removal::unreachable: return room_event::kind::unreachable;
+    case removal::token_expired: break;
+  }
+  return room_event::kind::token_expired;
+}
 
 room::room(std::string name, std::optional<password_hash> password, const room_limits& limits)
     : name_(std::move(name)), password_(std::move(password)), limits_(limits) {}
@@ -57,7 +78,7 @@ boost::system::result<issued_token> room::admit(std::string_view username, const
   by_token_.emplace(m.token.index, static_cast<std::uint32_t>(members_.size()));
   members_.push_back(std::move(m));
   const member& added = members_.back();
-  out.on_event({room_event::kind::admitted, name_, added.username, {}, {}});
+  out.on_event({room_event::kind::admitted, name_, added.username});
   return issued_token{token_text(added.token), host};
 }
 
@@ -110,7 +131,7 @@ void room::accept_from(std::size_t index, const peer_address& from, time_point n
   if (m.joined) return;
   m.joined = true;
   m.endpoint = from;
-  out.on_event({room_event::kind::joined, name_, m.username, from, {}});
+  out.on_event({room_event::kind::joined, name_, m.username, from, {}, true});
   notify_joined_except(index, encode_notice({.event = notice_event::joined, .user = m.username}), out);
 }
 
@@ -140,43 +161,41 @@ void room::remove(std::size_t index, removal why, room_output& out) {
   member& m = members_[index];
   const bool removed_for_silence = why == removal::timed_out || why == removal::unreachable;
   if (m.joined && removed_for_silence) send_notice(m.endpoint, timeout_json, out);
+  out.on_event({event_kind(why), name_, m.username, m.endpoint, reason_name(why), m.joined});
 
-  const room_event::kind kind = why == removal::left            ? room_event::kind::left
-                                : why == removal::timed_out     ? room_event::kind::timed_out
-                                : why == removal::unreachable   ? room_event::kind::unreachable
-                                                                : room_event::kind::token_expired;
-  out.on_event({kind, name_, m.username, m.endpoint, removal_reason(static_cast<int>(why))});
-
-  if (m.token.index == host_token_) {
-    const std::string_view reason = why == removal::left            ? "host_left"
-                                    : why == removal::timed_out     ? "host_timeout"
-                                    : why == removal::unreachable   ? "host_unreachable"
-                                                                    : "host_never_joined";
-    // The host is not told the room closed: it left, or it was told it timed out.
-    m.joined = false;
-    close(reason, out);
-    return;
-  }
-
+  const bool host = m.token.index == host_token_;
   const bool was_joined = m.joined;
   const std::string username = std::move(m.username);
-  by_token_.erase(m.token.index);
+  erase_at(index);
+  if (host) {
+    // The host is not told the room closed: it left, or it was told it timed out.
+    return close(host_reason_name(why), out);
+  }
+  if (was_joined) {
+    notify_joined_except(members_.size(),
+                         encode_notice({.event = notice_event::left, .user = username, .reason = std::string(reason_name(why))}),
+                         out);
+  }
+}
+
+void room::erase_at(std::size_t index) {
+  by_token_.erase(members_[index].token.index);
   if (index + 1 != members_.size()) {
     members_[index] = std::move(members_.back());
     by_token_[members_[index].token.index] = static_cast<std::uint32_t>(index);
   }
   members_.pop_back();
-  if (was_joined) {
-    notify_joined_except(members_.size(),
-                         encode_notice({.event = notice_event::left, .user = username, .reason = std::string(removal_reason(static_cast<int>(why)))}),
-                         out);
-  }
 }
 
 void room::close(std::string_view reason, room_output& out) {
   notify_joined_except(members_.size(), encode_notice({.event = notice_event::room_closed, .reason = std::string(reason)}),
                        out);
+  evict_all(out);
   out.on_event({room_event::kind::closed, name_, {}, {}, reason});
+}
+
+void room::evict_all(room_output& out) {
+  for (const auto& m : members_) out.on_event({room_event::kind::evicted, name_, m.username, m.endpoint, {}, m.joined});
   members_.clear();
   by_token_.clear();
   closed_ = true;
@@ -217,10 +236,8 @@ std::optional<time_point> room::next_deadline() const noexcept {
 void room::shutdown(room_output& out) {
   if (closed_) return;
   notify_joined_except(members_.size(), shutdown_json, out);
+  evict_all(out);
   out.on_event({room_event::kind::shut_down, name_, {}, {}, {}});
-  members_.clear();
-  by_token_.clear();
-  closed_ = true;
 }
 
 }  // namespace libchat

@@ -48,6 +48,7 @@ enum class errc : std::uint8_t {
   bad_control,    ///< a control message that is not valid JSON or of an unknown type
   room_closed,    ///< the room closed while the datagram was in flight
   lobby_full,     ///< the lobby holds as many addresses as it may
+  overloaded,     ///< the receiver had no free buffer for the datagram
 };
 
 const boost::system::error_category& libchat_category() noexcept;

@@ -57,7 +57,12 @@ std::string encode_completion(const completion_response& r);
 /// error code, or an unknown error code, is accepted as internal_error so that a newer server's
 /// codes still reach the user with their message.
 boost::system::result<std::variant<accepted_response, error_response>> parse_response(std::string_view payload);
-/// Client side: parses a state-2 payload.
+/// Client side: parses a successful state-2 payload (status 200 or 201).
 boost::system::result<completion_response> parse_completion(std::string_view payload);
+/// Client side: parses any state-2 payload. A request can still fail after it was accepted (a
+/// wrong password is found only after hashing; a name can be taken meanwhile): the completion
+/// then carries an error in the same shape as a state-1 error.
+boost::system::result<std::variant<completion_response, error_response>> parse_final_response(
+    std::string_view payload);
 
 }  // namespace libchat

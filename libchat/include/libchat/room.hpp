@@ -84,7 +84,12 @@ class room {
   void accept_from(std::size_t index, const peer_address& from, time_point now, room_output& out);
   void relay(std::size_t sender, byte_view text, room_output& out);
   void remove(std::size_t index, removal why, room_output& out);
+  void erase_at(std::size_t index);
   void close(std::string_view reason, room_output& out);
+  void evict_all(room_output& out);
+  static std::string_view reason_name(removal why) noexcept;
+  static std::string_view host_reason_name(removal why) noexcept;
+  static room_event::kind event_kind(removal why) noexcept;
   void send_notice(const peer_address& to, std::string_view json, room_output& out);
   void notify_joined_except(std::size_t skip, std::string_view json, room_output& out);
 

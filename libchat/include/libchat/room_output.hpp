@@ -23,6 +23,7 @@ struct room_event {
     timed_out,      ///< silent for longer than the inactivity timeout
     unreachable,    ///< the kernel reported the member's address unreachable too often
     token_expired,  ///< the token was never used within its lifetime
+    evicted,        ///< removed because the room closed or the server is stopping
     closed,         ///< the room closed (`reason` says why); it accepts nothing any more
     shut_down,      ///< the server is stopping
   };
@@ -31,6 +32,7 @@ struct room_event {
   std::string_view username;  ///< empty for closed and shut_down
   peer_address endpoint;      ///< valid for members that had joined
   std::string_view reason;    ///< for closed: host_left, host_timeout, host_unreachable, host_never_joined
+  bool joined = false;        ///< the member had joined (sent a datagram), so `endpoint` is valid
 };
 
 /// The adapter's side of a room. Implementations must not call back into the room.

@@ -1,0 +1,173 @@
+#include "config.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <algorithm>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+namespace chat_server {
+namespace po = boost::program_options;
+
+namespace {
+
+constexpr const char* usage_header =
+    "Usage: chat-server [options]\n"
+    "\n"
+    "Chat rooms: clients create or join a room over TCP (TCRP), get a token, then chat over UDP;\n"
+    "the server relays each message to the room's other members. See docs/protocol.md.\n"
+    "\n"
+    "Every option can also be given in a --config file as `name = value`, one per line\n"
+    "(command-line flags win over the file).\n";
+
+template <class T>
+bool in_range(const po::variables_map& vm, const char* name, T min, T max) {
+  const T v = vm[name].as<T>();
+  if (v >= min && v <= max) return true;
+  std::cerr << "chat-server: --" << name << " must be between " << min << " and " << max << " (got " << v
+            << ")\n";
+  return false;
+}
+
+}  // namespace
+
+parse_outcome parse_command_line(int argc, const char* const argv[]) {
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  server_config c;
+  c.threads = cores;
+  c.hash_workers = std::min(2u, cores);
+
+  po::options_description general("General");
+  general.add_options()
+      ("help,h", "Show this help and exit.")
+      ("version", "Show the version and exit.")
+      ("config", po::value<std::string>(), "Read options from FILE (INI style: `port = 9000`).")
+      ("log-level", po::value<std::string>()->default_value(c.log_level),
+       "Least severe log level shown: trace, debug, info, warn, error, critical or off.")
+      ("stats-interval", po::value<long>()->default_value(c.stats_interval.count()),
+       "Seconds between statistics lines (counters by drop reason, rooms, members); 0 disables. "
+       "SIGUSR1 prints one at any time.");
+
+  po::options_description network("Network");
+  network.add_options()
+      ("bind", po::value<std::string>()->default_value(c.bind_address),
+       "Address to listen on for TCP and UDP. Use 0.0.0.0 or :: to accept from other machines.")
+      ("port", po::value<unsigned>()->default_value(c.tcp_port),
+       "TCP port for the room handshake (TCRP). 0 picks a free port; the start-up line says which.")
+      ("udp-port", po::value<unsigned>(),
+       "UDP port for chat datagrams. Defaults to the TCP port (a free one when --port is 0).")
+      ("lobby-port", po::value<unsigned>(),
+       "Open the plain UDP lobby on this port (0 picks one). Off by default. The lobby has no tokens, "
+       "so anyone who can forge a source address can point lobby traffic at a victim: use it only on "
+       "trusted networks.")
+      ("threads", po::value<unsigned>()->default_value(c.threads),
+       "Threads running the I/O pool (default: the number of cores).")
+      ("socket-buffer", po::value<std::size_t>()->default_value(c.socket_buffer),
+       "Bytes requested for the UDP socket's receive and send buffers (the kernel caps this at "
+       "net.core.rmem_max / wmem_max).");
+
+  po::options_description limits("Limits");
+  limits.add_options()
+      ("max-payload", po::value<std::size_t>()->default_value(c.max_payload),
+       "Largest TCRP payload accepted, in bytes; a larger declared size is answered with bad_request "
+       "without reading the body.")
+      ("handshake-timeout", po::value<double>()->default_value(5.0),
+       "Seconds a TCP client has, from connecting, to send its whole request.")
+      ("max-handshakes", po::value<std::size_t>()->default_value(c.max_handshakes),
+       "Handshakes in progress at once; more are answered with server_busy.")
+      ("max-rooms", po::value<std::size_t>()->default_value(c.max_rooms),
+       "Rooms open at once; creating one more is answered with server_busy.")
+      ("max-members", po::value<std::size_t>()->default_value(c.room.max_members),
+       "Members (tokens) per room; joining one more is answered with room_full.")
+      ("inactivity-timeout", po::value<double>()->default_value(60.0),
+       "Seconds of silence after which a member is removed (clients send keepalives every 15 s).")
+      ("token-ttl", po::value<double>()->default_value(30.0),
+       "Seconds a new token has to send its first datagram; a room whose host never does is closed.")
+      ("unreachable-limit", po::value<unsigned>()->default_value(c.room.unreachable_limit),
+       "ICMP unreachable reports in a row that remove a member.")
+      ("lobby-max-members", po::value<std::size_t>()->default_value(c.lobby.max_members),
+       "Addresses the lobby relays to at once.");
+
+  po::options_description passwords("Passwords");
+  passwords.add_options()
+      ("password-cost", po::value<unsigned>()->default_value(c.password.log2_cost),
+       "scrypt cost as log2(N) for room passwords (15: about 130 ms and 32 MiB per hash).")
+      ("hash-workers", po::value<unsigned>()->default_value(c.hash_workers),
+       "Threads that hash passwords, off the I/O pool.")
+      ("hash-queue", po::value<std::size_t>()->default_value(c.hash_queue),
+       "Password hashes waiting at most; more are answered with server_busy.");
+
+  po::options_description all;
+  all.add(general).add(network).add(limits).add(passwords);
+
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, all), vm);
+    if (vm.count("config")) {
+      const std::string path = vm["config"].as<std::string>();
+      std::ifstream file(path);
+      if (!file) {
+        std::cerr << "chat-server: cannot read config file " << path << "\n";
+        return {std::nullopt, 2};
+      }
+      po::store(po::parse_config_file(file, all), vm);
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << "chat-server: " << e.what() << "\nTry 'chat-server --help'.\n";
+    return {std::nullopt, 2};
+  }
+
+  if (vm.count("help")) {
+    std::cout << usage_header << all << "\nExample:\n  chat-server --bind 127.0.0.1 --port 9000\n";
+    return {std::nullopt, 0};
+  }
+  if (vm.count("version")) {
+    std::cout << "chat-server " << LIBCHAT_VERSION << "\n";
+    return {std::nullopt, 0};
+  }
+
+  const bool ok = in_range<unsigned>(vm, "port", 0, 65535) && in_range<unsigned>(vm, "threads", 1, 256) &&
+                  in_range<std::size_t>(vm, "max-payload", 64, 1u << 20) &&
+                  in_range<std::size_t>(vm, "max-handshakes", 1, 1'000'000) &&
+                  in_range<std::size_t>(vm, "max-rooms", 1, 10'000'000) &&
+                  in_range<std::size_t>(vm, "max-members", 2, 100'000) &&
+                  in_range<double>(vm, "handshake-timeout", 0.05, 3600) &&
+                  in_range<double>(vm, "inactivity-timeout", 0.05, 86400) &&
+                  in_range<double>(vm, "token-ttl", 0.05, 86400) &&
+                  in_range<unsigned>(vm, "unreachable-limit", 1, 255) &&
+                  in_range<unsigned>(vm, "password-cost", 1, 24) &&
+                  in_range<unsigned>(vm, "hash-workers", 1, 64) && in_range<long>(vm, "stats-interval", 0, 86400) &&
+                  (!vm.count("udp-port") || in_range<unsigned>(vm, "udp-port", 0, 65535)) &&
+                  (!vm.count("lobby-port") || in_range<unsigned>(vm, "lobby-port", 0, 65535));
+  if (!ok) return {std::nullopt, 2};
+
+  const auto seconds = [&](const char* name) {
+    return std::chrono::milliseconds(static_cast<long long>(vm[name].as<double>() * 1000.0));
+  };
+  c.bind_address = vm["bind"].as<std::string>();
+  c.tcp_port = static_cast<std::uint16_t>(vm["port"].as<unsigned>());
+  c.udp_port = vm.count("udp-port") ? static_cast<std::uint16_t>(vm["udp-port"].as<unsigned>()) : c.tcp_port;
+  if (vm.count("lobby-port")) c.lobby_port = static_cast<std::uint16_t>(vm["lobby-port"].as<unsigned>());
+  c.threads = vm["threads"].as<unsigned>();
+  c.socket_buffer = vm["socket-buffer"].as<std::size_t>();
+  c.max_payload = vm["max-payload"].as<std::size_t>();
+  c.handshake_timeout = seconds("handshake-timeout");
+  c.max_handshakes = vm["max-handshakes"].as<std::size_t>();
+  c.max_rooms = vm["max-rooms"].as<std::size_t>();
+  c.room.max_members = vm["max-members"].as<std::size_t>();
+  c.room.inactivity_timeout = seconds("inactivity-timeout");
+  c.room.token_ttl = seconds("token-ttl");
+  c.room.unreachable_limit = vm["unreachable-limit"].as<unsigned>();
+  c.lobby.max_members = vm["lobby-max-members"].as<std::size_t>();
+  c.lobby.inactivity_timeout = c.room.inactivity_timeout;
+  c.password.log2_cost = static_cast<std::uint8_t>(vm["password-cost"].as<unsigned>());
+  c.hash_workers = vm["hash-workers"].as<unsigned>();
+  c.hash_queue = vm["hash-queue"].as<std::size_t>();
+  c.stats_interval = std::chrono::seconds(vm["stats-interval"].as<long>());
+  c.log_level = vm["log-level"].as<std::string>();
+  return {c, 0};
+}
+
+}  // namespace chat_server

@@ -1,0 +1,47 @@
+// chat-server's settings: every flag, its default, and the parsing of flags and --config files.
+#pragma once
+
+#include "libchat/lobby.hpp"
+#include "libchat/password.hpp"
+#include "libchat/room.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace chat_server {
+
+struct server_config {
+  std::string bind_address = "127.0.0.1";
+  std::uint16_t tcp_port = 9000;
+  std::uint16_t udp_port = 9000;
+  std::optional<std::uint16_t> lobby_port;  ///< off unless set; 0 picks a free port
+  unsigned threads = 1;
+
+  std::size_t max_payload = 8192;
+  std::chrono::milliseconds handshake_timeout{5000};
+  std::size_t max_handshakes = 256;
+  std::size_t max_rooms = 10'000;
+  libchat::room_limits room;
+  libchat::lobby_limits lobby;
+
+  libchat::password_params password;
+  unsigned hash_workers = 1;
+  std::size_t hash_queue = 32;
+
+  std::size_t socket_buffer = 4u << 20;  ///< SO_RCVBUF/SO_SNDBUF request; the kernel may cap it
+  std::chrono::seconds stats_interval{60};
+  std::string log_level = "info";
+};
+
+/// What parse_command_line decided: run with a config, or exit at once with a code (after --help,
+/// --version or a usage error, whose message has already been printed).
+struct parse_outcome {
+  std::optional<server_config> config;
+  int exit_code = 0;
+};
+
+parse_outcome parse_command_line(int argc, const char* const argv[]);
+
+}  // namespace chat_server

@@ -1,0 +1,134 @@
+#include "room_host.hpp"
+
+#include "datagram_slot.hpp"
+#include "room_table.hpp"
+#include "udp_sender.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace chat_server {
+
+namespace {
+libchat::time_point now() { return std::chrono::steady_clock::now(); }
+}  // namespace
+
+// Applies a room's outputs: datagrams go to the shared send path, events to the log, the
+// members gauge and the address index.
+class room_host::output final : public libchat::room_output {
+ public:
+  explicit output(room_host& host) : host_(host) {}
+
+  void send(const libchat::peer_address& to, libchat::byte_view datagram) override {
+    host_.ctx_.sender->send(to, datagram);
+  }
+
+  void on_event(const libchat::room_event& e) override {
+    using kind = libchat::room_event::kind;
+    auto& ctx = host_.ctx_;
+    auto& log = ctx.log;
+    switch (e.what) {
+      case kind::admitted:
+        ctx.members.fetch_add(1, std::memory_order_relaxed);
+        log.info("room '{}': token issued to '{}'", e.room, e.username);
+        return;
+      case kind::joined:
+        ctx.rooms.bind_endpoint(e.endpoint, host_.shared_from_this());
+        log.info("room '{}': '{}' joined from {}", e.room, e.username, e.endpoint.to_string());
+        return;
+      case kind::left:
+      case kind::timed_out:
+      case kind::unreachable:
+      case kind::token_expired:
+      case kind::evicted:
+        ctx.members.fetch_sub(1, std::memory_order_relaxed);
+        if (e.joined) ctx.rooms.unbind_endpoint(e.endpoint, &host_);
+        if (e.what == kind::evicted) {
+          log.debug("room '{}': '{}' removed with the room", e.room, e.username);
+        } else {
+          log.info("room '{}': '{}' {}", e.room, e.username,
+                   e.what == kind::left          ? "left"
+                   : e.what == kind::timed_out   ? "timed out"
+                   : e.what == kind::unreachable ? "removed: address unreachable"
+                                                 : "never joined: token expired");
+        }
+        return;
+      case kind::closed:
+        log.info("room '{}' closed ({})", e.room, e.reason);
+        return;
+      case kind::shut_down:
+        log.debug("room '{}' shut down", e.room);
+        return;
+    }
+  }
+
+ private:
+  room_host& host_;
+};
+
+room_host::room_host(server_context& ctx, std::string name, std::optional<libchat::password_hash> password)
+    : ctx_(ctx),
+      name_(name),
+      strand_(boost::asio::make_strand(ctx.io)),
+      timer_(strand_),
+      room_(std::move(name), std::move(password), ctx.config.room) {}
+
+boost::system::result<libchat::issued_token> room_host::admit(std::string_view username,
+                                                              const libchat::ip_address& ip) {
+  output out(*this);
+  auto issued = room_.admit(username, ip, now(), out);
+  after_change();
+  return issued;
+}
+
+void room_host::on_datagram(const datagram_slot& slot) {
+  output out(*this);
+  const auto outcome = room_.on_datagram(slot.decoded.token, slot.decoded.message, slot.from, now(), out);
+  ctx_.stats.outcome(outcome);
+  // A datagram only pushes deadlines later, unless it closed the room (the host left).
+  if (room_.closed()) after_change();
+}
+
+void room_host::on_unreachable(const libchat::peer_address& endpoint) {
+  output out(*this);
+  room_.on_unreachable(endpoint, now(), out);
+  after_change();
+}
+
+void room_host::shutdown() {
+  output out(*this);
+  room_.shutdown(out);
+  after_change();
+}
+
+void room_host::after_change() {
+  if (room_.closed()) {
+    timer_.cancel();
+    armed_for_.reset();
+    if (!removed_from_table_) {
+      removed_from_table_ = true;
+      ctx_.rooms.erase(name_, this);  // the name is free again at once
+    }
+    return;
+  }
+  const auto next = room_.next_deadline();
+  if (!next) {
+    timer_.cancel();
+    armed_for_.reset();
+    return;
+  }
+  if (armed_for_ && *armed_for_ <= *next) return;
+  armed_for_ = *next;
+  timer_.expires_at(*next);
+  timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (!ec) self->on_timer();
+  });
+}
+
+void room_host::on_timer() {
+  armed_for_.reset();
+  output out(*this);
+  room_.expire(now(), out);
+  after_change();
+}
+
+}  // namespace chat_server

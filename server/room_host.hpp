@@ -1,0 +1,53 @@
+// A libchat::room with its strand and timer. Everything that touches the room runs on the strand:
+// datagrams handed over by the relay, joins from handshakes, ICMP reports, expiry and shutdown.
+// The host applies the room's decisions: it sends through the shared udp_sender, logs events,
+// keeps the member address index current, and removes the room from the table once it closes.
+#pragma once
+
+#include "libchat/room.hpp"
+#include "server_context.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace chat_server {
+
+struct datagram_slot;
+
+class room_host : public std::enable_shared_from_this<room_host> {
+ public:
+  using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
+
+  room_host(server_context& ctx, std::string name, std::optional<libchat::password_hash> password);
+
+  /// The name, readable from any thread (the table's key).
+  const std::string& name() const noexcept { return name_; }
+  strand_type& strand() noexcept { return strand_; }
+
+  // The rest runs on the strand only.
+  libchat::room& room() noexcept { return room_; }
+  boost::system::result<libchat::issued_token> admit(std::string_view username, const libchat::ip_address& ip);
+  void on_datagram(const datagram_slot& slot);
+  void on_unreachable(const libchat::peer_address& endpoint);
+  void shutdown();
+  /// Call after anything that can close the room or add an earlier deadline.
+  void after_change();
+
+ private:
+  class output;
+  void on_timer();
+
+  server_context& ctx_;
+  const std::string name_;
+  strand_type strand_;
+  boost::asio::steady_timer timer_;
+  std::optional<libchat::time_point> armed_for_;
+  libchat::room room_;
+  bool removed_from_table_ = false;
+};
+
+}  // namespace chat_server

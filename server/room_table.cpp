@@ -1,0 +1,61 @@
+#include "room_table.hpp"
+
+#include "room_host.hpp"
+
+#include <mutex>
+
+namespace chat_server {
+
+std::shared_ptr<room_host> room_table::find(std::string_view name) const {
+  std::shared_lock lock(rooms_mutex_);
+  const auto it = rooms_.find(name);
+  return it == rooms_.end() ? nullptr : it->second;
+}
+
+bool room_table::insert(const std::shared_ptr<room_host>& host) {
+  std::unique_lock lock(rooms_mutex_);
+  return rooms_.try_emplace(host->name(), host).second;
+}
+
+void room_table::erase(std::string_view name, const room_host* host) {
+  std::shared_ptr<room_host> doomed;  // destroyed after the lock is released
+  std::unique_lock lock(rooms_mutex_);
+  const auto it = rooms_.find(name);
+  if (it == rooms_.end() || it->second.get() != host) return;
+  doomed = std::move(it->second);
+  rooms_.erase(it);
+}
+
+std::size_t room_table::size() const {
+  std::shared_lock lock(rooms_mutex_);
+  return rooms_.size();
+}
+
+std::vector<std::shared_ptr<room_host>> room_table::snapshot() const {
+  std::shared_lock lock(rooms_mutex_);
+  std::vector<std::shared_ptr<room_host>> all;
+  all.reserve(rooms_.size());
+  for (const auto& [name, host] : rooms_) all.push_back(host);
+  return all;
+}
+
+void room_table::bind_endpoint(const libchat::peer_address& endpoint, const std::shared_ptr<room_host>& host) {
+  std::unique_lock lock(endpoints_mutex_);
+  endpoints_[endpoint] = host;
+}
+
+void room_table::unbind_endpoint(const libchat::peer_address& endpoint, const room_host* host) {
+  std::unique_lock lock(endpoints_mutex_);
+  const auto it = endpoints_.find(endpoint);
+  if (it == endpoints_.end()) return;
+  const auto current = it->second.lock();
+  if (!current || current.get() == host) endpoints_.erase(it);
+}
+
+std::shared_ptr<room_host> room_table::find_endpoint(const libchat::peer_address& endpoint) const {
+  std::shared_lock lock(endpoints_mutex_);
+  const auto it = endpoints_.find(endpoint);
+  return it == endpoints_.end() ? nullptr : it->second.lock();
+}
+
+}  // namespace chat_server

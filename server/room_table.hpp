@@ -1,0 +1,44 @@
+// The only state shared across rooms: name → room, and member address → room (to route the
+// kernel's ICMP reports). Each behind its own shared_mutex, held only to look up, insert or erase,
+// never while sending.
+#pragma once
+
+#include "libchat/address.hpp"
+
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace chat_server {
+
+class room_host;
+
+class room_table {
+ public:
+  std::shared_ptr<room_host> find(std::string_view name) const;
+  /// Inserts unless a room of that name exists (false then).
+  bool insert(const std::shared_ptr<room_host>& host);
+  /// Erases `name` if it still maps to `host` (a new room may already have reused the name).
+  void erase(std::string_view name, const room_host* host);
+  std::size_t size() const;
+  std::vector<std::shared_ptr<room_host>> snapshot() const;
+
+  void bind_endpoint(const libchat::peer_address& endpoint, const std::shared_ptr<room_host>& host);
+  void unbind_endpoint(const libchat::peer_address& endpoint, const room_host* host);
+  std::shared_ptr<room_host> find_endpoint(const libchat::peer_address& endpoint) const;
+
+ private:
+  struct name_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  mutable std::shared_mutex rooms_mutex_;
+  std::unordered_map<std::string, std::shared_ptr<room_host>, name_hash, std::equal_to<>> rooms_;
+  mutable std::shared_mutex endpoints_mutex_;
+  std::unordered_map<libchat::peer_address, std::weak_ptr<room_host>, libchat::peer_address_hash> endpoints_;
+};
+
+}  // namespace chat_server

@@ -1,0 +1,156 @@
+#include "server.hpp"
+
+#include "room_host.hpp"
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <thread>
+
+namespace chat_server {
+namespace asio = boost::asio;
+
+namespace {
+
+std::shared_ptr<spdlog::logger> make_logger(const std::string& level) {
+  auto log = std::make_shared<spdlog::logger>("chat-server", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+  log->set_pattern("%Y-%m-%d %H:%M:%S.%e [%l] %v");
+  log->set_level(spdlog::level::from_str(level));
+  log->flush_on(spdlog::level::trace);  // one line at a time, so that tests and pipes see it at once
+  return log;
+}
+
+// After SIGTERM, how long members' shutdown notices may take before the process stops anyway.
+constexpr std::chrono::seconds shutdown_grace{2};
+
+}  // namespace
+
+server::server(const server_config& config)
+    : config_(config),
+      log_(make_logger(config_.log_level)),
+      hashes_(config_.hash_workers, config_.hash_queue),
+      ctx_{io_, config_, stats_, *log_, rooms_, hashes_},
+      stop_signals_(io_, SIGINT, SIGTERM),
+      stats_signal_(io_, SIGUSR1),
+      stats_timer_(io_),
+      shutdown_deadline_(io_) {
+  const auto address = asio::ip::make_address(config_.bind_address);
+  relay_.emplace(ctx_, memory_, asio::ip::udp::endpoint(address, config_.udp_port));
+  ctx_.sender = &relay_->sender();
+  ctx_.udp_port = relay_->port();
+  listener_.emplace(ctx_, asio::ip::tcp::endpoint(address, config_.tcp_port));
+  if (config_.lobby_port) lobby_.emplace(ctx_, asio::ip::udp::endpoint(address, *config_.lobby_port));
+}
+
+server::~server() = default;
+
+int server::run() {
+  const auto address = config_.bind_address;
+  const std::string lobby = lobby_ ? address + ":" + std::to_string(lobby_->port()) : "off";
+  log_->info("chat-server {} listening tcp={}:{} udp={}:{} lobby={} threads={}", LIBCHAT_VERSION, address,
+             listener_->port(), address, relay_->port(), lobby, config_.threads);
+  if (lobby_) {
+    log_->warn("the lobby on port {} has no tokens: anyone who can forge a source address can point its traffic "
+               "at a victim; use it only on a trusted network",
+               lobby_->port());
+  }
+
+  relay_->start();
+  listener_->start();
+  if (lobby_) lobby_->start();
+  wait_for_signals();
+  arm_stats_timer();
+
+  std::vector<std::thread> pool;
+  for (unsigned i = 1; i < config_.threads; ++i) pool.emplace_back([this] { io_.run(); });
+  io_.run();
+  for (auto& t : pool) t.join();
+
+  // Nothing runs any more: stop the password workers (their queued jobs hold coroutine handlers),
+  // then drop the rooms and sockets while the io_context still exists.
+  hashes_.stop();
+  for (const auto& host : rooms_.snapshot()) rooms_.erase(host->name(), host.get());
+  lobby_.reset();
+  listener_.reset();
+  log_->info("stopped; {}", stats_.stats_line(current_gauges()));
+  return 0;
+}
+
+void server::wait_for_signals() {
+  stop_signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
+    if (!ec) begin_shutdown(signal);
+  });
+  wait_for_stats_signal();
+}
+
+void server::wait_for_stats_signal() {
+  stats_signal_.async_wait([this](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    log_stats();
+    wait_for_stats_signal();
+  });
+}
+
+void server::arm_stats_timer() {
+  if (config_.stats_interval.count() == 0) return;
+  stats_timer_.expires_after(config_.stats_interval);
+  stats_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    log_stats();
+    arm_stats_timer();
+  });
+}
+
+gauges server::current_gauges() const {
+  gauges g;
+  g.rooms = rooms_.size();
+  g.members = ctx_.members.load(std::memory_order_relaxed);
+  g.handshakes = ctx_.handshakes.load(std::memory_order_relaxed);
+  g.hash_queue = hashes_.queued();
+  g.lobby_members = lobby_ ? lobby_->member_count() : 0;
+  g.handler_heap_fallbacks = relay_ ? relay_->handler_heap_fallbacks() : 0;
+  return g;
+}
+
+void server::log_stats() { log_->info("stats: {}", stats_.stats_line(current_gauges())); }
+
+void server::begin_shutdown(int signal) {
+  if (ctx_.stopping.exchange(true)) return;
+  const auto rooms = rooms_.snapshot();
+  log_->info("{} received: telling the members of {} room(s) that the server is stopping",
+             signal == SIGINT ? "SIGINT" : "SIGTERM", rooms.size());
+  listener_->stop();
+  stats_timer_.cancel();
+  stats_signal_.cancel();
+
+  // Every room's strand sends its notices; the last one to finish stops the io_context.
+  auto remaining = std::make_shared<std::atomic<std::size_t>>(rooms.size() + (lobby_ ? 1 : 0) + 1);
+  auto one_done = [this, remaining] {
+    if (remaining->fetch_sub(1) == 1) finish_shutdown();
+  };
+  for (const auto& host : rooms) {
+    asio::post(host->strand(), [host, one_done] {
+      host->shutdown();
+      one_done();
+    });
+  }
+  if (lobby_) lobby_->shutdown(one_done);
+  one_done();
+
+  shutdown_deadline_.expires_after(shutdown_grace);
+  shutdown_deadline_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    log_->warn("shutdown notices did not finish within {} s; stopping anyway", shutdown_grace.count());
+    finish_shutdown();
+  });
+}
+
+void server::finish_shutdown() {
+  if (finished_.exchange(true)) return;
+  io_.stop();
+}
+
+}  // namespace chat_server

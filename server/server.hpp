@@ -1,0 +1,59 @@
+// The whole server: owns the io_context and its thread pool, the listener, the chat relay, the
+// optional lobby, signals and the stats timer, and runs the graceful shutdown.
+#pragma once
+
+#include "config.hpp"
+#include "counters.hpp"
+#include "hash_pool.hpp"
+#include "lobby_host.hpp"
+#include "room_table.hpp"
+#include "server_context.hpp"
+#include "tcp_listener.hpp"
+#include "udp_relay.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <memory>
+#include <optional>
+
+namespace chat_server {
+
+class server {
+ public:
+  /// Opens every socket; throws boost::system::system_error if one cannot be bound.
+  explicit server(const server_config& config);
+  ~server();
+
+  /// Runs until SIGINT or SIGTERM has been handled; returns the process exit code.
+  int run();
+
+ private:
+  void wait_for_signals();
+  void wait_for_stats_signal();
+  void arm_stats_timer();
+  void log_stats();
+  gauges current_gauges() const;
+  void begin_shutdown(int signal);
+  void finish_shutdown();
+
+  server_config config_;
+  relay_memory memory_;  // outlives io_: destroying io_ returns pending handlers' memory here
+  boost::asio::io_context io_;
+  std::shared_ptr<spdlog::logger> log_;
+  counters stats_;
+  room_table rooms_;
+  hash_pool hashes_;
+  server_context ctx_;
+  std::optional<udp_relay> relay_;
+  std::optional<tcp_listener> listener_;
+  std::optional<lobby_host> lobby_;
+  boost::asio::signal_set stop_signals_;
+  boost::asio::signal_set stats_signal_;
+  boost::asio::steady_timer stats_timer_;
+  boost::asio::steady_timer shutdown_deadline_;
+  std::atomic<bool> finished_{false};
+};
+
+}  // namespace chat_server

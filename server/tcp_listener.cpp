@@ -1,0 +1,74 @@
+#include "tcp_listener.hpp"
+
+#include "handshake_connection.hpp"
+
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <spdlog/spdlog.h>
+
+namespace chat_server {
+namespace asio = boost::asio;
+
+namespace {
+// Busy answers are cheap but not free: at most this many at once, beyond the handshake cap.
+std::size_t busy_cap(std::size_t max_handshakes) { return max_handshakes / 4 + 16; }
+constexpr std::chrono::milliseconds accept_backoff{50};
+}  // namespace
+
+tcp_listener::tcp_listener(server_context& ctx, const asio::ip::tcp::endpoint& bind)
+    : ctx_(ctx), acceptor_(asio::make_strand(ctx.io)), backoff_(acceptor_.get_executor()) {
+  acceptor_.open(bind.protocol());
+  if (bind.address().is_v6()) acceptor_.set_option(asio::ip::v6_only(false));
+  acceptor_.set_option(asio::socket_base::reuse_address(true));
+  acceptor_.bind(bind);
+  acceptor_.listen(asio::socket_base::max_listen_connections);
+}
+
+void tcp_listener::start() { accept(); }
+
+void tcp_listener::stop() {
+  // The acceptor lives on its strand; closing it from another thread would race its handler.
+  asio::post(acceptor_.get_executor(), [this] {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    backoff_.cancel();
+  });
+}
+
+void tcp_listener::accept() {
+  acceptor_.async_accept(asio::make_strand(ctx_.io),
+                         [this](const boost::system::error_code& ec, asio::ip::tcp::socket socket) {
+                           on_accept(ec, std::move(socket));
+                         });
+}
+
+void tcp_listener::on_accept(const boost::system::error_code& ec, asio::ip::tcp::socket socket) {
+  if (!acceptor_.is_open() || ec == asio::error::operation_aborted) return;
+  if (ec) {
+    if (ec == asio::error::no_descriptors || ec.value() == ENFILE || ec == asio::error::no_buffer_space ||
+        ec == asio::error::no_memory) {
+      // Out of file descriptors: pause instead of spinning on the same error.
+      ctx_.log.warn("accept failed: {}; pausing {} ms", ec.message(), accept_backoff.count());
+      backoff_.expires_after(accept_backoff);
+      backoff_.async_wait([this](const boost::system::error_code& e) {
+        if (!e) accept();
+      });
+      return;
+    }
+    ctx_.log.debug("accept failed: {}", ec.message());  // e.g. the client reset before we took it
+    return accept();
+  }
+  if (ctx_.stopping.load(std::memory_order_relaxed)) return;
+  const bool over = ctx_.handshakes.load(std::memory_order_relaxed) >= ctx_.config.max_handshakes;
+  if (over && ctx_.busy_handshakes.load(std::memory_order_relaxed) >= busy_cap(ctx_.config.max_handshakes)) {
+    boost::system::error_code ignored;
+    socket.close(ignored);  // far over the limit: not even a reply
+  } else {
+    std::make_shared<handshake_connection>(ctx_, std::move(socket), over)->start();
+  }
+  accept();
+}
+
+}  // namespace chat_server

@@ -1,0 +1,174 @@
+#include "udp_relay.hpp"
+
+#include "net_address.hpp"
+#include "room_host.hpp"
+#include "room_table.hpp"
+
+#include <boost/asio/bind_allocator.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+
+#include <linux/errqueue.h>
+#include <netinet/ip.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+namespace chat_server {
+namespace asio = boost::asio;
+
+namespace {
+// Batches read per wake-up before yielding the thread to other handlers.
+constexpr int batches_per_wakeup = 8;
+}  // namespace
+
+udp_relay::udp_relay(server_context& ctx, relay_memory& memory, const asio::ip::udp::endpoint& bind)
+    : ctx_(ctx), socket_(ctx.io, bind.protocol()), ipv6_(bind.address().is_v6()), memory_(memory) {
+  if (ipv6_) socket_.set_option(asio::ip::v6_only(false));
+  const int buffer = static_cast<int>(std::min<std::size_t>(ctx.config.socket_buffer, 1u << 30));
+  socket_.set_option(asio::socket_base::receive_buffer_size(buffer));
+  socket_.set_option(asio::socket_base::send_buffer_size(buffer));
+  // Ask the kernel to report ICMP errors for datagrams we send (unreachable members). Without
+  // this, Linux keeps them invisible on an unconnected socket.
+  const int on = 1;
+  ::setsockopt(socket_.native_handle(), IPPROTO_IP, IP_RECVERR, &on, sizeof on);
+  if (ipv6_) ::setsockopt(socket_.native_handle(), IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof on);
+  socket_.bind(bind);
+  socket_.non_blocking(true);
+  sender_.emplace(socket_.native_handle(), ipv6_, ctx.stats);
+}
+
+void udp_relay::start() { wait(); }
+
+void udp_relay::stop() {
+  boost::system::error_code ignored;
+  socket_.close(ignored);
+}
+
+void udp_relay::wait() {
+  socket_.async_wait(asio::socket_base::wait_read, [this](const boost::system::error_code& ec) {
+    if (ec) return;  // closed at shutdown
+    on_readable();
+  });
+}
+
+void udp_relay::on_readable() {
+  for (int i = 0; i < batches_per_wakeup; ++i) {
+    if (receive_batch() < batch_size) break;  // the socket is drained
+  }
+  wait();
+}
+
+std::size_t udp_relay::receive_batch() {
+  std::array<datagram_slot*, batch_size> slots{};
+  std::array<mmsghdr, batch_size> messages{};
+  std::array<iovec, batch_size> vectors{};
+  std::array<sockaddr_storage, batch_size> addresses{};
+  std::size_t ready = 0;
+  for (; ready < batch_size; ++ready) {
+    slots[ready] = memory_.slots.acquire();
+    if (!slots[ready]) break;
+    vectors[ready] = {slots[ready]->bytes.data(), slots[ready]->bytes.size()};
+    messages[ready].msg_hdr.msg_iov = &vectors[ready];
+    messages[ready].msg_hdr.msg_iovlen = 1;
+    messages[ready].msg_hdr.msg_name = &addresses[ready];
+    messages[ready].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+  }
+  if (ready == 0) {
+    // Every slot is in flight: read one datagram into a scratch buffer just to count and drop it,
+    // so that the socket keeps draining and the accounting stays exact.
+    std::array<std::uint8_t, 1> sink{};
+    const ssize_t n = ::recv(socket_.native_handle(), sink.data(), sink.size(), MSG_DONTWAIT | MSG_TRUNC);
+    if (n < 0) return 0;
+    ctx_.stats.add(counter::received);
+    ctx_.stats.drop(libchat::errc::overloaded);
+    return 1;
+  }
+
+  const int got = ::recvmmsg(socket_.native_handle(), messages.data(), static_cast<unsigned>(ready), MSG_DONTWAIT,
+                             nullptr);
+  const int error = got < 0 ? errno : 0;
+  const std::size_t received = got > 0 ? static_cast<std::size_t>(got) : 0;
+  const bool would_block = error == EAGAIN || error == EWOULDBLOCK;
+  if (error != 0 && !would_block && error != EINTR) {
+    // With IP_RECVERR, an ICMP report for an earlier send surfaces here as an error.
+    read_error_queue();
+  }
+  for (std::size_t i = 0; i < received; ++i) {
+    datagram_slot* slot = slots[i];
+    ctx_.stats.add(counter::received);
+    const bool truncated = (messages[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+    slot->size = truncated ? slot->bytes.size() + 1 : messages[i].msg_len;
+    if (!to_peer(addresses[i], slot->from)) {
+      ctx_.stats.drop(libchat::errc::malformed);
+      memory_.slots.release(slot);
+      continue;
+    }
+    route(slot);
+  }
+  for (std::size_t i = received; i < ready; ++i) memory_.slots.release(slots[i]);
+  // An error still counts as "maybe more": the caller loops again until EAGAIN.
+  return error != 0 && !would_block ? batch_size : received;
+}
+
+void udp_relay::route(datagram_slot* slot) {
+  if (slot->size > libchat::max_client_datagram) {
+    ctx_.stats.drop(libchat::errc::oversize);
+    return memory_.slots.release(slot);
+  }
+  auto decoded = libchat::decode_client_datagram({slot->bytes.data(), slot->size});
+  if (!decoded) {
+    ctx_.stats.drop(static_cast<libchat::errc>(decoded.error().value()));
+    return memory_.slots.release(slot);
+  }
+  slot->decoded = *decoded;
+  std::shared_ptr<room_host> host = ctx_.rooms.find(slot->decoded.room);
+  if (!host) {
+    ctx_.stats.drop(libchat::errc::unknown_room);
+    return memory_.slots.release(slot);
+  }
+  room_host* target = host.get();
+  asio::post(target->strand(), asio::bind_allocator(pooled_allocator<void>(memory_.handlers),
+                                                    [&slots = memory_.slots, slot, host = std::move(host)]() {
+                                                      host->on_datagram(*slot);
+                                                      slots.release(slot);
+                                                    }));
+}
+
+void udp_relay::read_error_queue() {
+  // Each queued report names the destination of the datagram that failed.
+  for (int i = 0; i < 64; ++i) {
+    std::array<std::uint8_t, 64> payload{};
+    std::array<std::uint8_t, 512> control{};
+    sockaddr_storage address{};
+    iovec vec{payload.data(), payload.size()};
+    msghdr msg{};
+    msg.msg_name = &address;
+    msg.msg_namelen = sizeof address;
+    msg.msg_iov = &vec;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    if (::recvmsg(socket_.native_handle(), &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return;
+    bool unreachable = false;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+      if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+          (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
+        sock_extended_err err{};
+        std::memcpy(&err, CMSG_DATA(c), sizeof err);
+        unreachable = err.ee_origin == SO_EE_ORIGIN_ICMP || err.ee_origin == SO_EE_ORIGIN_ICMP6 ||
+                      err.ee_origin == SO_EE_ORIGIN_LOCAL;
+      }
+    }
+    libchat::peer_address endpoint;
+    if (!unreachable || !to_peer(address, endpoint)) continue;
+    ctx_.stats.add(counter::icmp_errors);
+    if (auto host = ctx_.rooms.find_endpoint(endpoint)) {
+      room_host* target = host.get();
+      asio::post(target->strand(), [host = std::move(host), endpoint] { host->on_unreachable(endpoint); });
+    }
+  }
+}
+
+}  // namespace chat_server
