@@ -54,6 +54,7 @@ void udp_relay::wait() {
 }
 
 void udp_relay::on_readable() {
+  if (sender_->take_error_report()) read_error_queue();
   for (int i = 0; i < batches_per_wakeup; ++i) {
     if (receive_batch() < batch_size) break;  // the socket is drained
   }
@@ -91,10 +92,8 @@ std::size_t udp_relay::receive_batch() {
   const int error = got < 0 ? errno : 0;
   const std::size_t received = got > 0 ? static_cast<std::size_t>(got) : 0;
   const bool would_block = error == EAGAIN || error == EWOULDBLOCK;
-  if (error != 0 && !would_block && error != EINTR) {
-    // With IP_RECVERR, an ICMP report for an earlier send surfaces here as an error.
-    read_error_queue();
-  }
+  // With IP_RECVERR, an ICMP report for an earlier send surfaces here as an error.
+  if (reports_earlier_error(error)) read_error_queue();
   for (std::size_t i = 0; i < received; ++i) {
     datagram_slot* slot = slots[i];
     ctx_.stats.add(counter::received);

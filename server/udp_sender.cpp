@@ -6,6 +6,11 @@
 
 namespace chat_server {
 
+bool reports_earlier_error(int error) noexcept {
+  return error == ECONNREFUSED || error == EHOSTUNREACH || error == ENETUNREACH || error == EHOSTDOWN ||
+         error == ENETDOWN;
+}
+
 void udp_sender::send(const libchat::peer_address& to, libchat::byte_view datagram) noexcept {
   sockaddr_storage addr;
   const socklen_t len = to_sockaddr(to, ipv6_, addr);
@@ -13,15 +18,21 @@ void udp_sender::send(const libchat::peer_address& to, libchat::byte_view datagr
     stats_.add(counter::send_error);
     return;
   }
-  const ssize_t n = ::sendto(fd_, datagram.data(), datagram.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
-                             reinterpret_cast<const sockaddr*>(&addr), len);
+  ssize_t n = 0;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    n = ::sendto(fd_, datagram.data(), datagram.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
+                 reinterpret_cast<const sockaddr*>(&addr), len);
+    // With IP_RECVERR, an ICMP report about an *earlier* datagram (to some other member) fails the
+    // next send on the socket and is consumed by it. That error is not about this datagram: note
+    // it for the receive path and send again.
+    if (n >= 0 || !reports_earlier_error(errno)) break;
+    error_reported_.store(true, std::memory_order_release);
+  }
   if (n >= 0) {
     stats_.add(counter::sent);
   } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
     stats_.add(counter::send_would_block);
   } else {
-    // ECONNREFUSED here is an earlier ICMP error surfacing on this send; the receive path
-    // attributes it to a member through the error queue.
     stats_.add(counter::send_error);
   }
 }

@@ -7,7 +7,12 @@
 #include "libchat/address.hpp"
 #include "libchat/bytes.hpp"
 
+#include <atomic>
+
 namespace chat_server {
+
+/// The errno values by which a socket with IP_RECVERR reports an ICMP error queued for it.
+bool reports_earlier_error(int error) noexcept;
 
 class udp_sender {
  public:
@@ -15,10 +20,15 @@ class udp_sender {
 
   void send(const libchat::peer_address& to, libchat::byte_view datagram) noexcept;
 
+  /// True (once) if a send came upon an ICMP report for an earlier datagram since the last call:
+  /// the receive path then reads the error queue to find out which member it concerns.
+  bool take_error_report() noexcept { return error_reported_.exchange(false, std::memory_order_acquire); }
+
  private:
   int fd_;
   bool ipv6_;
   counters& stats_;
+  std::atomic<bool> error_reported_{false};
 };
 
 }  // namespace chat_server
