@@ -43,6 +43,7 @@ class category final : public boost::system::error_category {
       case errc::room_closed: return "the room is closed";
       case errc::lobby_full: return "the lobby is full";
       case errc::overloaded: return "no free receive buffer";
+      case errc::endpoint_in_use: return "another member already uses that address and port";
     }
     return "unknown libchat error";
   }
@@ -105,6 +106,7 @@ std::string_view errc_name(errc e) noexcept {
     case errc::room_closed: return "room_closed";
     case errc::lobby_full: return "lobby_full";
     case errc::overloaded: return "overloaded";
+    case errc::endpoint_in_use: return "endpoint_in_use";
   }
   return "unknown";
 }

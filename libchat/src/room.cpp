@@ -96,6 +96,8 @@ datagram_outcome room::on_datagram(std::string_view token, byte_view message, co
   if (!same_secret(m.token, *parsed)) return datagram_outcome::drop(errc::bad_token);
   if (m.ip != from.ip) return datagram_outcome::drop(errc::ip_mismatch);
   if (m.joined && m.endpoint.port != from.port) return datagram_outcome::drop(errc::port_mismatch);
+  // One address and port, one member: otherwise the second would get the first one's messages.
+  if (!m.joined && endpoint_taken(from)) return datagram_outcome::drop(errc::endpoint_in_use);
 
   switch (classify_message(message)) {
     case message_kind::keepalive:
@@ -122,6 +124,12 @@ datagram_outcome room::on_datagram(std::string_view token, byte_view message, co
   }
   relay(index, message, out);
   return {datagram_outcome::kind::relayed};
+}
+
+bool room::endpoint_taken(const peer_address& endpoint) const noexcept {
+  for (const auto& other : members_)
+    if (other.joined && other.endpoint == endpoint) return true;
+  return false;
 }
 
 void room::accept_from(std::size_t index, const peer_address& from, time_point now, room_output& out) {

@@ -5,6 +5,14 @@
 #include <cassert>
 
 namespace libchat {
+namespace {
+
+// The room name bytes as they arrived. Precondition: the header is in and its room name too.
+std::string_view raw_room(const std::vector<std::uint8_t>& buffer, const tcrp_header& header) noexcept {
+  return {reinterpret_cast<const char*>(buffer.data()) + tcrp_header_size, header.room_name_size};
+}
+
+}  // namespace
 
 tcrp_reader::tcrp_reader(tcrp_direction direction, std::size_t max_payload)
     : direction_(direction), max_payload_(max_payload) {
@@ -35,8 +43,9 @@ void tcrp_reader::advance() {
   if (!header_ || filled_ < frame_size_) return;
   if (filled_ > frame_size_) return fail(errc::trailing_bytes);
   // An empty room name is allowed only in an error response; it has nothing to check.
-  if (!room().empty()) {
-    if (auto ec = check_name(room())) return fail(ec);
+  const std::string_view name = raw_room(buffer_, *header_);
+  if (!name.empty()) {
+    if (auto ec = check_name(name)) return fail(ec);
   }
   status_ = status::frame_ready;
 }
@@ -48,7 +57,11 @@ void tcrp_reader::fail(boost::system::error_code e) {
 
 std::string_view tcrp_reader::room() const noexcept {
   if (!header_accepted_ || filled_ < tcrp_header_size + header_->room_name_size) return {};
-  return {reinterpret_cast<const char*>(buffer_.data()) + tcrp_header_size, header_->room_name_size};
+  const std::string_view name = raw_room(buffer_, *header_);
+  // Callers echo this name in their reply; a name that breaks the naming rules would make that
+  // reply a frame the peer's reader rejects, so it is withheld (the reply goes out with none).
+  if (!name.empty() && check_name(name)) return {};
+  return name;
 }
 
 std::string_view tcrp_reader::payload() const noexcept {

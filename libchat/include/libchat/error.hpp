@@ -49,6 +49,7 @@ enum class errc : std::uint8_t {
   room_closed,    ///< the room closed while the datagram was in flight
   lobby_full,     ///< the lobby holds as many addresses as it may
   overloaded,     ///< the receiver had no free buffer for the datagram
+  endpoint_in_use,  ///< another member of the room already sends from that address and port
 };
 
 const boost::system::error_category& libchat_category() noexcept;

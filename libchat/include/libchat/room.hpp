@@ -81,6 +81,7 @@ class room {
   };
   enum class removal : std::uint8_t { left, timed_out, unreachable, token_expired };
 
+  bool endpoint_taken(const peer_address& endpoint) const noexcept;
   void accept_from(std::size_t index, const peer_address& from, time_point now, room_output& out);
   void relay(std::size_t sender, byte_view text, room_output& out);
   void remove(std::size_t index, removal why, room_output& out);

@@ -33,7 +33,8 @@ class tcrp_reader {
 
   /// The header as far as it was read: set once 32 bytes arrived, even if they were rejected.
   const std::optional<tcrp_header>& header() const noexcept { return header_; }
-  /// The room name, or empty if the header was rejected before the room name was read.
+  /// The room name once it is in, for echoing in a reply. Empty if the header was rejected, or
+  /// if the name is not a valid name (invalid UTF-8 or a control character).
   std::string_view room() const noexcept;
   /// The payload (valid when state() == frame_ready).
   std::string_view payload() const noexcept;

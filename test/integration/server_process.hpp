@@ -1,0 +1,55 @@
+// Runs the real chat-server on ephemeral loopback ports for a test, reads its log as it runs, and
+// stops it (SIGTERM, then SIGKILL after a bound) when the test is done.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace chat_test {
+
+class server_process {
+ public:
+  /// Starts chat-server with `--port 0` and the extra arguments, and waits for its start-up line.
+  explicit server_process(std::vector<std::string> extra_args = {});
+  ~server_process();
+  server_process(const server_process&) = delete;
+  server_process& operator=(const server_process&) = delete;
+
+  std::uint16_t tcp_port() const { return tcp_port_; }
+  std::uint16_t udp_port() const { return udp_port_; }
+  std::optional<std::uint16_t> lobby_port() const { return lobby_port_; }
+
+  void signal(int sig) const;
+  /// Waits for the process to exit; its exit code, or nullopt on timeout (or -signal if killed).
+  std::optional<int> wait_exit(std::chrono::milliseconds timeout);
+  /// Waits until a log line containing `text` appears.
+  bool wait_for_log(const std::string& text, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  std::string log() const;
+  /// Asks for a stats line (SIGUSR1) and parses its key=value pairs, drop reasons included.
+  std::map<std::string, std::uint64_t> stats();
+
+ private:
+  void read_log(int fd);
+
+  int pid_ = -1;
+  bool exited_ = false;
+  int exit_code_ = 0;
+  std::uint16_t tcp_port_ = 0, udp_port_ = 0;
+  std::optional<std::uint16_t> lobby_port_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::string log_;
+  std::thread reader_;
+};
+
+/// The path of the chat-server binary under test.
+std::string server_binary();
+
+}  // namespace chat_test

@@ -1,0 +1,171 @@
+#include "wire_client.hpp"
+
+#include "libchat/datagram.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+
+namespace chat_test {
+namespace {
+
+sockaddr_in loopback(const std::string& ip, std::uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  if (::inet_pton(AF_INET, ip.c_str(), &a.sin_addr) != 1) throw std::runtime_error("bad address " + ip);
+  return a;
+}
+
+bool wait_readable(int fd, std::chrono::milliseconds timeout) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, static_cast<int>(timeout.count())) > 0;
+}
+
+}  // namespace
+
+std::vector<frame> tcrp_exchange(std::uint16_t port, const std::vector<std::uint8_t>& bytes,
+                                 const std::string& source_ip, std::chrono::milliseconds timeout) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const auto source = loopback(source_ip, 0);
+  const auto server = loopback("127.0.0.1", port);
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&source), sizeof source) != 0 ||
+      ::connect(fd, reinterpret_cast<const sockaddr*>(&server), sizeof server) != 0) {
+    ::close(fd);
+    throw std::runtime_error("cannot connect to the server");
+  }
+  if (!bytes.empty() && ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) < 0) {
+    ::close(fd);
+    throw std::runtime_error("send failed");
+  }
+  std::vector<std::uint8_t> in;
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || !wait_readable(fd, left)) break;
+    std::uint8_t buf[4096];
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    in.insert(in.end(), buf, buf + n);
+  }
+  ::close(fd);
+
+  std::vector<frame> frames;
+  std::size_t at = 0;
+  while (in.size() - at >= libchat::tcrp_header_size) {
+    const auto header =
+        libchat::decode_header(std::span<const std::uint8_t, libchat::tcrp_header_size>(in.data() + at, 32));
+    const std::size_t size = 32 + header.room_name_size + header.payload_size;
+    if (in.size() - at < size) break;
+    frame f;
+    f.operation = header.operation;
+    f.state = header.state;
+    f.room.assign(reinterpret_cast<const char*>(in.data() + at + 32), header.room_name_size);
+    f.payload.assign(reinterpret_cast<const char*>(in.data() + at + 32 + header.room_name_size), header.payload_size);
+    frames.push_back(std::move(f));
+    at += size;
+  }
+  return frames;
+}
+
+std::vector<std::uint8_t> request_bytes(libchat::operation op, const std::string& room, const std::string& username,
+                                        const std::optional<std::string>& password) {
+  return libchat::encode_frame(static_cast<std::uint8_t>(op), libchat::frame_state::request, room,
+                               libchat::encode_room_request({username, password}));
+}
+
+handshake_result handshake(std::uint16_t port, libchat::operation op, const std::string& room,
+                           const std::string& username, const std::optional<std::string>& password,
+                           const std::string& source_ip) {
+  handshake_result r;
+  r.frames = tcrp_exchange(port, request_bytes(op, room, username, password), source_ip);
+  for (const auto& f : r.frames) {
+    if (f.state == 1) {
+      auto response = libchat::parse_response(f.payload);
+      if (response && std::holds_alternative<libchat::error_response>(*response))
+        r.error = std::get<libchat::error_response>(*response);
+    } else if (f.state == 2) {
+      auto final = libchat::parse_final_response(f.payload);
+      if (final && std::holds_alternative<libchat::completion_response>(*final))
+        r.completion = std::get<libchat::completion_response>(*final);
+      else if (final)
+        r.error = std::get<libchat::error_response>(*final);
+    }
+  }
+  return r;
+}
+
+udp_peer::udp_peer(std::uint16_t server_port, const std::string& ip) : server_port_(server_port) {
+  fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  const auto local = loopback(ip, 0);
+  if (::bind(fd_, reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0)
+    throw std::runtime_error("cannot bind UDP to " + ip);
+}
+
+udp_peer::~udp_peer() { close(); }
+
+void udp_peer::close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+std::uint16_t udp_peer::local_port() const {
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+  return ntohs(a.sin_port);
+}
+
+void udp_peer::send_raw(const std::vector<std::uint8_t>& datagram) {
+  const auto server = loopback("127.0.0.1", server_port_);
+  ::sendto(fd_, datagram.data(), datagram.size(), 0, reinterpret_cast<const sockaddr*>(&server), sizeof server);
+}
+
+void udp_peer::send(const std::string& room, const std::string& token, const std::string& message) {
+  std::vector<std::uint8_t> out(2 + room.size() + token.size() + message.size());
+  out[0] = static_cast<std::uint8_t>(room.size());
+  out[1] = static_cast<std::uint8_t>(token.size());
+  std::memcpy(out.data() + 2, room.data(), room.size());
+  std::memcpy(out.data() + 2 + room.size(), token.data(), token.size());
+  std::memcpy(out.data() + 2 + room.size() + token.size(), message.data(), message.size());
+  send_raw(out);
+}
+
+std::optional<std::vector<std::uint8_t>> udp_peer::receive(std::chrono::milliseconds timeout) {
+  if (!wait_readable(fd_, timeout)) return std::nullopt;
+  std::vector<std::uint8_t> buf(65536);
+  const ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
+  if (n < 0) return std::nullopt;
+  buf.resize(static_cast<std::size_t>(n));
+  return buf;
+}
+
+std::optional<std::pair<std::string, std::string>> udp_peer::receive_message(std::chrono::milliseconds timeout) {
+  auto d = receive(timeout);
+  if (!d) return std::nullopt;
+  auto decoded = libchat::decode_server_datagram(*d);
+  if (!decoded) throw std::runtime_error("malformed server datagram");
+  return std::pair{std::string(decoded->sender), std::string(libchat::as_text(decoded->text))};
+}
+
+bool udp_peer::silent(std::chrono::milliseconds quiet) { return !wait_readable(fd_, quiet); }
+
+member join_member(std::uint16_t tcp_port, std::uint16_t udp_port, libchat::operation op, const std::string& room,
+                   const std::string& username, const std::optional<std::string>& password, const std::string& ip) {
+  auto result = handshake(tcp_port, op, room, username, password, ip);
+  if (!result.completion) throw std::runtime_error("handshake for " + username + " failed");
+  member m{room, result.completion->token, std::make_unique<udp_peer>(udp_port, ip)};
+  m.say("");  // keepalive: binds this address as the member's
+  auto pong = m.udp->receive_message();
+  if (!pong || pong->second != R"({"event":"pong"})") throw std::runtime_error("no pong for " + username);
+  return m;
+}
+
+
+}  // namespace chat_test

@@ -1,0 +1,82 @@
+// A minimal client for integration tests, on plain sockets and libchat's codecs: TCRP
+// exchanges (whole replies, as frames) and UDP members that send and receive datagrams.
+#pragma once
+
+#include "libchat/handshake.hpp"
+#include "libchat/tcrp.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace chat_test {
+
+using namespace std::chrono_literals;
+
+struct frame {
+  std::uint8_t operation = 0;
+  std::uint8_t state = 0;
+  std::string room;
+  std::string payload;
+};
+
+/// Sends raw bytes on a new TCP connection (from `source_ip`), reads until the server closes,
+/// and splits what came back into frames. `half_close` shuts down our sending side after writing.
+std::vector<frame> tcrp_exchange(std::uint16_t port, const std::vector<std::uint8_t>& bytes,
+                                 const std::string& source_ip = "127.0.0.1",
+                                 std::chrono::milliseconds timeout = 5s);
+
+/// Encodes a create (operation 1) or join (2) request.
+std::vector<std::uint8_t> request_bytes(libchat::operation op, const std::string& room, const std::string& username,
+                                        const std::optional<std::string>& password = std::nullopt);
+
+/// The outcome of a create or join: the token on success, else the error (from state 1 or 2).
+struct handshake_result {
+  std::vector<frame> frames;
+  std::optional<libchat::completion_response> completion;
+  std::optional<libchat::error_response> error;
+};
+handshake_result handshake(std::uint16_t port, libchat::operation op, const std::string& room,
+                           const std::string& username, const std::optional<std::string>& password = std::nullopt,
+                           const std::string& source_ip = "127.0.0.1");
+
+/// A UDP socket bound to `ip` on an ephemeral port, talking to the server's chat port.
+class udp_peer {
+ public:
+  udp_peer(std::uint16_t server_port, const std::string& ip = "127.0.0.1");
+  ~udp_peer();
+  udp_peer(const udp_peer&) = delete;
+  udp_peer& operator=(const udp_peer&) = delete;
+
+  void send_raw(const std::vector<std::uint8_t>& datagram);
+  void send(const std::string& room, const std::string& token, const std::string& message);
+  /// The next datagram, or nullopt if none arrives within `timeout`.
+  std::optional<std::vector<std::uint8_t>> receive(std::chrono::milliseconds timeout = 2s);
+  /// The next datagram split as server→client: {sender, text}.
+  std::optional<std::pair<std::string, std::string>> receive_message(std::chrono::milliseconds timeout = 2s);
+  /// True if nothing arrives within `quiet`.
+  bool silent(std::chrono::milliseconds quiet = 300ms);
+  std::uint16_t local_port() const;
+  void close();
+
+ private:
+  int fd_ = -1;
+  std::uint16_t server_port_;
+};
+
+/// A room member: its handshake result and its UDP socket, already joined (keepalive → pong).
+struct member {
+  std::string room;
+  std::string token;
+  std::unique_ptr<udp_peer> udp;
+  void say(const std::string& text) { udp->send(room, token, text); }
+};
+member join_member(std::uint16_t tcp_port, std::uint16_t udp_port, libchat::operation op, const std::string& room,
+                   const std::string& username, const std::optional<std::string>& password = std::nullopt,
+                   const std::string& ip = "127.0.0.1");
+
+
+}  // namespace chat_test
