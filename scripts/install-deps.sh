@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
-  libcrypto++-dev catch2 libspdlog-dev libedit-dev
+  libcrypto++-dev catch2 libspdlog-dev libedit-dev libncurses-dev
 )
 if [[ "${1:-}" == "--test" ]]; then
   # The test suite drives the terminal client through tmux.

@@ -15,18 +15,22 @@ std::string_view raw_room(const std::vector<std::uint8_t>& buffer, const tcrp_he
 }  // namespace
 
 tcrp_reader::tcrp_reader(tcrp_direction direction, std::size_t max_payload)
-    : direction_(direction), max_payload_(max_payload) {
-  // One spare byte beyond what the frame needs, so that a trailing byte read with the frame shows.
-  buffer_.resize(tcrp_header_size + 1);
+    : direction_(direction),
+      max_payload_(max_payload),
+      // A server reads one request per connection, so it asks for one byte beyond the frame: a
+      // trailing byte that arrives with the request shows. A client reads a response and then a
+      // completion on the same stream, so it must never take a byte of the next frame.
+      spare_(direction == tcrp_direction::to_server ? 1 : 0) {
+  buffer_.resize(tcrp_header_size + spare_);
 }
 
 mutable_byte_view tcrp_reader::prepare() {
   if (status_ != status::need_more) return {};
-  return mutable_byte_view(buffer_).subspan(filled_, frame_size_ + 1 - filled_);
+  return mutable_byte_view(buffer_).subspan(filled_, frame_size_ + spare_ - filled_);
 }
 
 void tcrp_reader::commit(std::size_t n) {
-  assert(status_ == status::need_more && filled_ + n <= frame_size_ + 1);
+  assert(status_ == status::need_more && filled_ + n <= frame_size_ + spare_);
   filled_ += n;
   advance();
 }
@@ -38,7 +42,7 @@ void tcrp_reader::advance() {
     header_accepted_ = true;
     // Only now, with the sizes checked, does the buffer grow to hold the body.
     frame_size_ = tcrp_header_size + header_->room_name_size + static_cast<std::size_t>(header_->payload_size);
-    buffer_.resize(frame_size_ + 1);
+    buffer_.resize(frame_size_ + spare_);
   }
   if (!header_ || filled_ < frame_size_) return;
   if (filled_ > frame_size_) return fail(errc::trailing_bytes);

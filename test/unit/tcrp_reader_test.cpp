@@ -148,6 +148,8 @@ TEST_CASE("tcrp_reader hands out a room name only once it is known to be valid",
 
 TEST_CASE("tcrp_reader rejects bytes after the declared payload", "[tcrp_reader]") {
   for (const auto& c : valid_frames()) {
+    // Only a request is alone on its stream; replies are followed by more frames (next test).
+    if (c.direction != tcrp_direction::to_server) continue;
     // A 33-byte frame is the one size whose extra byte the first read cannot hold: see below.
     if (c.bytes.size() == tcrp_header_size + 1) continue;
     const byte_vector with_one_more = concat({c.bytes, from_hex("7b")});
@@ -320,6 +322,22 @@ TEST_CASE("tcrp_reader rejects a room name that is not a valid name", "[tcrp_rea
       // be handed out, or the reply itself would be a frame the client's reader rejects.
       CHECK(reader.room().empty());
     });
+  }
+}
+
+TEST_CASE("a reader of replies stops exactly at the end of its frame", "[tcrp_reader]") {
+  for (const auto& c : valid_frames()) {
+    if (c.direction != tcrp_direction::to_client) continue;
+    INFO(c.name << " followed by a second frame in the same read");
+    const byte_vector two_frames = concat({c.bytes, c.bytes});
+    tcrp_reader first(c.direction, default_max_payload);
+    const auto fed = feed(first, two_frames);
+    REQUIRE(first.state() == status::frame_ready);
+    CHECK(fed.consumed == c.bytes.size());
+    tcrp_reader second(c.direction, default_max_payload);
+    feed(second, byte_view(two_frames).subspan(fed.consumed));
+    CHECK(second.state() == status::frame_ready);
+    CHECK(second.payload() == first.payload());
   }
 }
 

@@ -1,8 +1,10 @@
 // Incremental reader for one TCRP frame arriving over a byte stream.
 //
-// Flow: read into prepare(), report the count with commit(n), then look at status(). The reader
-// never asks for more bytes than the frame still needs plus one, so a byte after the declared
-// payload that arrives with the frame is seen (errc::trailing_bytes). The header is checked as soon
+// Flow: read into prepare(), report the count with commit(n), then look at status(). A reader of
+// requests (to_server) asks for one byte more than the frame still needs, so that a byte after the
+// declared payload that arrives with the request is seen (errc::trailing_bytes). A reader of
+// replies (to_client) asks for exactly what the frame still needs, so that frames that follow
+// each other on one stream can be read with one reader each. The header is checked as soon
 // as its 32 bytes are in, before any room name or payload is buffered: an oversized
 // OperationPayloadSize fails without allocating the body.
 #pragma once
@@ -45,6 +47,7 @@ class tcrp_reader {
 
   tcrp_direction direction_;
   std::size_t max_payload_;
+  std::size_t spare_;
   std::vector<std::uint8_t> buffer_;
   std::size_t filled_ = 0;
   std::size_t frame_size_ = tcrp_header_size;  // bytes the frame needs, known once the header is in

@@ -1,0 +1,62 @@
+// Drives the real chat-client for tests: in --json mode through pipes, or in its full-screen
+// terminal view inside a detached tmux session (send-keys in, capture-pane out).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace chat_test {
+
+std::string client_binary();
+
+/// chat-client --json with its stdin and stdout on pipes.
+class json_client {
+ public:
+  explicit json_client(std::vector<std::string> args);
+  ~json_client();
+  json_client(const json_client&) = delete;
+  json_client& operator=(const json_client&) = delete;
+
+  void send_line(const std::string& line);
+  void close_stdin();
+  /// The next line of stdout, or nullopt on timeout or EOF.
+  std::optional<std::string> next_line(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  /// Reads lines until one contains `text`; returns it.
+  std::optional<std::string> wait_for(const std::string& text,
+                                      std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  std::optional<int> wait_exit(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+ private:
+  int pid_ = -1;
+  int in_ = -1;
+  int out_ = -1;
+  std::string buffered_;
+  std::optional<int> exit_code_;
+};
+
+/// chat-client in a detached tmux session; after the client exits the pane stays with
+/// "EXIT=<code>" printed, so that its last words and exit code can be read.
+class tmux_client {
+ public:
+  explicit tmux_client(const std::vector<std::string>& args, int width = 100, int height = 24);
+  ~tmux_client();
+  tmux_client(const tmux_client&) = delete;
+  tmux_client& operator=(const tmux_client&) = delete;
+
+  void type(const std::string& keys);  ///< literal text, no Enter
+  void press(const std::string& key);  ///< a tmux key name: Enter, C-c, PageUp, ...
+  std::string screen() const;
+  /// Waits until the screen contains `text`.
+  bool wait_for(const std::string& text, std::chrono::milliseconds timeout = std::chrono::seconds(5)) const;
+
+ private:
+  std::string socket_;
+  std::string session_;
+};
+
+/// True if tmux can be run here.
+bool have_tmux();
+
+}  // namespace chat_test
