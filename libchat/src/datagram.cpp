@@ -15,6 +15,7 @@ boost::system::result<client_datagram> decode_client_datagram(byte_view d) noexc
   out.room = as_text(d.subspan(2, room_size));
   out.token = as_text(d.subspan(2 + room_size, token_size));
   out.message = d.subspan(2 + room_size + token_size);
+  out.header = d.first(2 + room_size + token_size);
   return out;
 }
 

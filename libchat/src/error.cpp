@@ -44,6 +44,12 @@ class category final : public boost::system::error_category {
       case errc::lobby_full: return "the lobby is full";
       case errc::overloaded: return "no free receive buffer";
       case errc::endpoint_in_use: return "another member already uses that address and port";
+      case errc::bad_handshake: return "the encrypted handshake did not verify";
+      case errc::encryption_required: return "encryption is required";
+      case errc::encryption_mismatch: return "the room's encryption does not match the request's";
+      case errc::replay: return "a datagram counter seen before or too old";
+      case errc::auth_failed: return "a datagram that does not authenticate";
+      case errc::key_limit: return "the session key reached its limit";
     }
     return "unknown libchat error";
   }
@@ -55,7 +61,7 @@ struct wire_entry {
   int status;
 };
 
-constexpr std::array<wire_entry, 8> wire_table{{
+constexpr std::array<wire_entry, 10> wire_table{{
     {tcrp_error::bad_request, "bad_request", 400},
     {tcrp_error::bad_password, "bad_password", 401},
     {tcrp_error::room_not_found, "room_not_found", 404},
@@ -64,6 +70,8 @@ constexpr std::array<wire_entry, 8> wire_table{{
     {tcrp_error::room_full, "room_full", 403},
     {tcrp_error::server_busy, "server_busy", 503},
     {tcrp_error::internal_error, "internal_error", 500},
+    {tcrp_error::encryption_required, "encryption_required", 426},
+    {tcrp_error::encryption_mismatch, "encryption_mismatch", 409},
 }};
 
 }  // namespace
@@ -107,6 +115,12 @@ std::string_view errc_name(errc e) noexcept {
     case errc::lobby_full: return "lobby_full";
     case errc::overloaded: return "overloaded";
     case errc::endpoint_in_use: return "endpoint_in_use";
+    case errc::bad_handshake: return "bad_handshake";
+    case errc::encryption_required: return "encryption_required";
+    case errc::encryption_mismatch: return "encryption_mismatch";
+    case errc::replay: return "replay";
+    case errc::auth_failed: return "auth_failed";
+    case errc::key_limit: return "key_limit";
   }
   return "unknown";
 }
@@ -142,6 +156,8 @@ tcrp_error to_tcrp_error(errc e) noexcept {
     case errc::name_taken: return tcrp_error::name_taken;
     case errc::room_full: return tcrp_error::room_full;
     case errc::server_busy: return tcrp_error::server_busy;
+    case errc::encryption_required: return tcrp_error::encryption_required;
+    case errc::encryption_mismatch: return tcrp_error::encryption_mismatch;
     default: return tcrp_error::bad_request;
   }
 }

@@ -1,11 +1,14 @@
 #include "libchat/handshake.hpp"
 
+#include "detail/base64url.hpp"
 #include "detail/flat_json.hpp"
 #include "libchat/limits.hpp"
 #include "libchat/utf8.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+
+#include <array>
 
 namespace libchat {
 namespace {
@@ -61,6 +64,11 @@ std::string encode_completion(const completion_response& r) {
   o["token"] = r.token;
   o["udp_port"] = r.udp_port;
   o["host"] = r.host;
+  if (r.session) {
+    std::array<std::uint8_t, 8> id{};
+    store_big_endian(*r.session, id);
+    o["session"] = detail::base64url_encode(id);
+  }
   return json::serialize(o);
 }
 
@@ -103,7 +111,16 @@ boost::system::result<completion_response> parse_completion(std::string_view pay
   for (char c : t)
     if (c <= 0x20 || c >= 0x7f) return make_error_code(errc::wrong_field_type);  // printable ASCII only
 
+  auto session = object->string_field("session");
+  if (!session) return session.error();
   completion_response r;
+  if (*session) {
+    const auto id = detail::base64url_decode(**session);
+    if (!id || id->size() != 8) return make_error_code(errc::wrong_field_type);
+    std::uint64_t value = 0;
+    (void)load_big_endian(*id, value);
+    r.session = value;
+  }
   r.created = **status == 201;
   r.token = std::string(t);
   r.udp_port = static_cast<std::uint16_t>(**port);

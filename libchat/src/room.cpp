@@ -12,6 +12,12 @@ namespace {
 // One encode buffer per thread: a room call never nests inside another on the same thread, and
 // this keeps 4 KiB out of every room object.
 thread_local std::array<std::uint8_t, max_server_datagram> scratch;
+// A sealed copy for one encrypted recipient, and an opened message from an encrypted sender.
+thread_local std::array<std::uint8_t, sealed_server_size(max_server_datagram)> sealed_scratch;
+thread_local std::array<std::uint8_t, max_client_datagram> opened_scratch;
+
+// Sealed datagrams left to a session's key when it is told to join again.
+constexpr std::uint64_t key_limit_margin = std::uint64_t{1} << 20;
 
 constexpr std::string_view pong_json = R"({"event":"pong"})";
 constexpr std::string_view shutdown_json = R"({"event":"server_shutdown"})";
@@ -25,6 +31,8 @@ std::string_view room::reason_name(removal why) noexcept {
     case removal::left: return "leave";
     case removal::timed_out: return "timeout";
     case removal::unreachable: return "unreachable";
+    case removal::auth_failed: return "auth_failed";
+    case removal::key_limit: return "key_limit";
     case removal::token_expired: break;
   }
   return "token_expired";
@@ -35,6 +43,8 @@ std::string_view room::host_reason_name(removal why) noexcept {
     case removal::left: return "host_left";
     case removal::timed_out: return "host_timeout";
     case removal::unreachable: return "host_unreachable";
+    case removal::auth_failed: return "host_auth_failed";
+    case removal::key_limit: return "host_key_limit";
     case removal::token_expired: break;
   }
   return "host_never_joined";
@@ -45,6 +55,8 @@ room_event::kind room::event_kind(removal why) noexcept {
     case removal::left: return room_event::kind::left;
     case removal::timed_out: return room_event::kind::timed_out;
     case removal::unreachable: return room_event::kind::unreachable;
+    case removal::auth_failed: return room_event::kind::auth_failed;
+    case removal::key_limit: return room_event::kind::key_limit;
     case removal::token_expired: break;
   }
   return room_event::kind::token_expired;
@@ -60,8 +72,11 @@ std::size_t room::joined_count() const noexcept {
 }
 
 boost::system::result<issued_token> room::admit(std::string_view username, const ip_address& ip, time_point now,
-                                                room_output& out) {
+                                                room_output& out, const channel_maker& make_channel) {
   if (closed_) return make_error_code(errc::room_closed);
+  const bool encrypted = static_cast<bool>(make_channel);
+  if (!members_.empty() && encrypted != encrypted_)
+    return make_error_code(encrypted_ ? errc::encryption_required : errc::encryption_mismatch);
   for (const auto& m : members_)
     if (m.username == username) return make_error_code(errc::name_taken);
   if (members_.size() >= limits_.max_members) return make_error_code(errc::room_full);
@@ -73,13 +88,48 @@ boost::system::result<issued_token> room::admit(std::string_view username, const
   do {
     m.token = generate_token();
   } while (by_token_.contains(m.token.index));  // 2^-64 per try; cheap to rule out
+  if (encrypted) m.channel = make_channel(m.token.index);
   const bool host = members_.empty();
-  if (host) host_token_ = m.token.index;
+  if (host) {
+    host_token_ = m.token.index;
+    encrypted_ = encrypted;
+  }
   by_token_.emplace(m.token.index, static_cast<std::uint32_t>(members_.size()));
   members_.push_back(std::move(m));
   const member& added = members_.back();
   out.on_event({room_event::kind::admitted, name_, added.username});
-  return issued_token{token_text(added.token), host};
+  return issued_token{token_text(added.token), added.token.index, host};
+}
+
+datagram_outcome room::check_sender(const member& m, const peer_address& from) const noexcept {
+  if (m.ip != from.ip) return datagram_outcome::drop(errc::ip_mismatch);
+  if (m.joined && m.endpoint.port != from.port) return datagram_outcome::drop(errc::port_mismatch);
+  // One address and port, one member: otherwise the second would get the first one's messages.
+  if (!m.joined && endpoint_taken(from)) return datagram_outcome::drop(errc::endpoint_in_use);
+  return {datagram_outcome::kind::relayed};  // "passes"
+}
+
+datagram_outcome room::on_datagram(const client_datagram& d, const peer_address& from, time_point now,
+                                   room_output& out) {
+  if (d.token.size() != session_id_bytes) return on_datagram(d.token, d.message, from, now, out);
+  if (closed_) return datagram_outcome::drop(errc::room_closed);
+  // Sealed: the session id finds the member, its address must match, and only then is the tag
+  // checked (so that failures counted against a member come from the member's own address).
+  std::uint64_t id = 0;
+  (void)load_big_endian(as_bytes(d.token), id);
+  const auto found = by_token_.find(id);
+  if (found == by_token_.end() || !members_[found->second].channel) return datagram_outcome::drop(errc::bad_token);
+  const std::size_t index = found->second;
+  member& m = members_[index];
+  if (auto verdict = check_sender(m, from); verdict.what == datagram_outcome::kind::dropped) return verdict;
+  auto opened = m.channel->open_client_message(d.header, d.message, opened_scratch);
+  if (!opened) {
+    const auto why = static_cast<errc>(opened.error().value());
+    if (why == errc::auth_failed && m.channel->auth_failures() >= limits_.max_auth_failures)
+      remove(index, removal::auth_failed, out);
+    return datagram_outcome::drop(why);
+  }
+  return handle_message(index, byte_view(opened_scratch.data(), *opened), from, now, out);
 }
 
 datagram_outcome room::on_datagram(std::string_view token, byte_view message, const peer_address& from,
@@ -93,16 +143,19 @@ datagram_outcome room::on_datagram(std::string_view token, byte_view message, co
   if (found == by_token_.end()) return datagram_outcome::drop(errc::bad_token);
   const std::size_t index = found->second;
   member& m = members_[index];
-  if (!same_secret(m.token, *parsed)) return datagram_outcome::drop(errc::bad_token);
-  if (m.ip != from.ip) return datagram_outcome::drop(errc::ip_mismatch);
-  if (m.joined && m.endpoint.port != from.port) return datagram_outcome::drop(errc::port_mismatch);
-  // One address and port, one member: otherwise the second would get the first one's messages.
-  if (!m.joined && endpoint_taken(from)) return datagram_outcome::drop(errc::endpoint_in_use);
+  // An encrypted member's token never travels in clear, so a plaintext datagram bearing it is forged.
+  if (m.channel || !same_secret(m.token, *parsed)) return datagram_outcome::drop(errc::bad_token);
+  if (auto verdict = check_sender(m, from); verdict.what == datagram_outcome::kind::dropped) return verdict;
+  return handle_message(index, message, from, now, out);
+}
 
+datagram_outcome room::handle_message(std::size_t index, byte_view message, const peer_address& from, time_point now,
+                                      room_output& out) {
+  member& m = members_[index];
   switch (classify_message(message)) {
     case message_kind::keepalive:
       accept_from(index, from, now, out);
-      send_notice(from, pong_json, out);
+      send_notice(m, pong_json, out);
       return {datagram_outcome::kind::keepalive};
     case message_kind::control: {
       const auto control = parse_control(message);
@@ -119,11 +172,18 @@ datagram_outcome room::on_datagram(std::string_view token, byte_view message, co
   accept_from(index, from, now, out);
   if (message.size() > max_text_bytes(m.username.size())) {
     // Refused, never cut: the sender is told why.
-    send_notice(from, too_long_json, out);
+    send_notice(m, too_long_json, out);
     return datagram_outcome::drop(errc::too_long);
   }
   relay(index, message, out);
   return {datagram_outcome::kind::relayed};
+}
+
+void room::send_to(member& m, byte_view datagram, room_output& out) {
+  if (!m.channel) return out.send(m.endpoint, datagram);
+  // Each encrypted recipient gets its own sealed copy under its own key.
+  auto sealed = m.channel->seal_server_datagram(datagram, sealed_scratch);
+  if (sealed) out.send(m.endpoint, byte_view(sealed_scratch.data(), *sealed));
 }
 
 bool room::endpoint_taken(const peer_address& endpoint) const noexcept {
@@ -147,13 +207,13 @@ void room::relay(std::size_t sender, byte_view text, room_output& out) {
   const auto size = encode_server_datagram(members_[sender].username, text, scratch);
   const byte_view datagram(scratch.data(), *size);  // fits: checked against max_text_bytes
   for (std::size_t i = 0; i < members_.size(); ++i) {
-    if (i != sender && members_[i].joined) out.send(members_[i].endpoint, datagram);
+    if (i != sender && members_[i].joined) send_to(members_[i], datagram, out);
   }
 }
 
-void room::send_notice(const peer_address& to, std::string_view json, room_output& out) {
+void room::send_notice(member& to, std::string_view json, room_output& out) {
   const auto size = encode_server_datagram({}, as_bytes(json), scratch);
-  if (size) out.send(to, byte_view(scratch.data(), *size));
+  if (size) send_to(to, byte_view(scratch.data(), *size), out);
 }
 
 void room::notify_joined_except(std::size_t skip, std::string_view json, room_output& out) {
@@ -161,14 +221,14 @@ void room::notify_joined_except(std::size_t skip, std::string_view json, room_ou
   if (!size) return;
   const byte_view datagram(scratch.data(), *size);
   for (std::size_t i = 0; i < members_.size(); ++i) {
-    if (i != skip && members_[i].joined) out.send(members_[i].endpoint, datagram);
+    if (i != skip && members_[i].joined) send_to(members_[i], datagram, out);
   }
 }
 
 void room::remove(std::size_t index, removal why, room_output& out) {
   member& m = members_[index];
-  const bool removed_for_silence = why == removal::timed_out || why == removal::unreachable;
-  if (m.joined && removed_for_silence) send_notice(m.endpoint, timeout_json, out);
+  const bool told_to_rejoin = why != removal::left && why != removal::token_expired;
+  if (m.joined && told_to_rejoin) send_notice(m, timeout_json, out);
   out.on_event({event_kind(why), name_, m.username, m.endpoint, reason_name(why), m.joined});
 
   const bool host = m.token.index == host_token_;
@@ -227,6 +287,11 @@ void room::expire(time_point now, room_output& out) {
     if (now - m.last_seen >= limit) {
       remove(i, m.joined ? removal::timed_out : removal::token_expired, out);
       continue;  // the last member moved into slot i
+    }
+    // A session whose key is nearly used up must join again (with fresh keys) before the limit.
+    if (m.channel && m.channel->sent() >= max_datagrams_per_key - key_limit_margin) {
+      remove(i, removal::key_limit, out);
+      continue;
     }
     ++i;
   }

@@ -20,12 +20,14 @@ tcrp_header decode_header(std::span<const std::uint8_t, tcrp_header_size> in) no
 
 boost::system::error_code check_header(const tcrp_header& h, tcrp_direction direction,
                                        std::size_t max_payload) noexcept {
-  const bool known_operation = h.operation == static_cast<std::uint8_t>(operation::create_room) ||
+  const bool key_request = h.operation == static_cast<std::uint8_t>(operation::server_key);
+  const bool known_operation = key_request || h.operation == static_cast<std::uint8_t>(operation::create_room) ||
                                h.operation == static_cast<std::uint8_t>(operation::join_room);
   if (!known_operation) return errc::unknown_operation;
   if (direction == tcrp_direction::to_server) {
     if (h.state != static_cast<std::uint8_t>(frame_state::request)) return errc::unknown_state;
-    if (h.room_name_size == 0) return errc::empty_room_name;
+    // Asking for the server's key names no room.
+    if (h.room_name_size == 0 && !key_request) return errc::empty_room_name;
   } else {
     const bool response = h.state == static_cast<std::uint8_t>(frame_state::response);
     if (!response && h.state != static_cast<std::uint8_t>(frame_state::completion)) return errc::unknown_state;

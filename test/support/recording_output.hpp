@@ -40,6 +40,8 @@ inline const char* event_name(libchat::room_event::kind k) {
     case kind::timed_out: return "timed_out";
     case kind::unreachable: return "unreachable";
     case kind::token_expired: return "token_expired";
+    case kind::auth_failed: return "auth_failed";
+    case kind::key_limit: return "key_limit";
     case kind::evicted: return "evicted";
     case kind::closed: return "closed";
     case kind::shut_down: return "shut_down";

@@ -19,8 +19,9 @@ namespace libchat {
 
 struct client_datagram {
   std::string_view room;
-  std::string_view token;
-  byte_view message;
+  std::string_view token;  ///< a token, or for a sealed datagram the 8-byte session id
+  byte_view message;       ///< for a sealed datagram: counter ‖ ciphertext ‖ tag
+  byte_view header;        ///< every byte before the message (the associated data of a sealed one)
 };
 
 /// What a chat message is, by its first byte.

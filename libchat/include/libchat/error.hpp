@@ -50,6 +50,13 @@ enum class errc : std::uint8_t {
   lobby_full,     ///< the lobby holds as many addresses as it may
   overloaded,     ///< the receiver had no free buffer for the datagram
   endpoint_in_use,  ///< another member of the room already sends from that address and port
+  // encrypted sessions
+  bad_handshake,        ///< an encrypted handshake message that does not open (wrong key, tampered, malformed)
+  encryption_required,  ///< a plaintext handshake where the server (or room) requires encryption
+  encryption_mismatch,  ///< an encrypted join to a plaintext room
+  replay,               ///< a sealed datagram whose counter was seen or is too old
+  auth_failed,          ///< a sealed datagram whose tag does not verify
+  key_limit,            ///< a session key sealed as many datagrams as it may
 };
 
 const boost::system::error_category& libchat_category() noexcept;
@@ -71,6 +78,8 @@ enum class tcrp_error : std::uint8_t {
   room_full,
   server_busy,
   internal_error,
+  encryption_required,
+  encryption_mismatch,
 };
 
 /// The code's spelling on the wire ("room_not_found").

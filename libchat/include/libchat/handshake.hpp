@@ -47,6 +47,8 @@ struct completion_response {
   std::string token;
   std::uint16_t udp_port = 0;
   bool host = false;
+  /// Encrypted sessions only: the session id that routes the member's sealed datagrams.
+  std::optional<std::uint64_t> session;
 };
 
 std::string encode_accepted(const accepted_response& r);

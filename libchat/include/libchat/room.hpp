@@ -4,13 +4,17 @@
 #pragma once
 
 #include "libchat/address.hpp"
+#include "libchat/datagram.hpp"
 #include "libchat/password.hpp"
 #include "libchat/room_output.hpp"
+#include "libchat/secure_channel.hpp"
 #include "libchat/token.hpp"
 
 #include <boost/system/result.hpp>
 
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,12 +28,17 @@ struct room_limits {
   std::chrono::milliseconds inactivity_timeout{60'000};     ///< silence that removes a member
   std::chrono::milliseconds token_ttl{30'000};              ///< time to send the first datagram
   unsigned unreachable_limit = 3;                           ///< consecutive ICMP errors that remove a member
+  std::uint64_t max_auth_failures = 1000;                   ///< sealed datagrams from the member's address that fail to open
 };
 
 struct issued_token {
-  std::string token;  ///< the printable token for the completion reply
+  std::string token;     ///< the printable token for the completion reply
+  std::uint64_t session = 0;  ///< the token's public index: the session id of an encrypted member
   bool host = false;
 };
+
+/// Makes the datagram channel of an encrypted member, given its session id.
+using channel_maker = std::function<std::unique_ptr<secure_channel>(std::uint64_t session_id)>;
 
 class room {
  public:
@@ -46,13 +55,18 @@ class room {
   std::size_t joined_count() const noexcept;
 
   /// Issues a token for `username` bound to `ip`. The first token issued is the host's. The
-  /// password, if any, is the caller's to check first (it is slow). Fails with room_closed,
-  /// name_taken or room_full.
+  /// password, if any, is the caller's to check first (it is slow). With `make_channel`, the
+  /// member is an encrypted one: its datagrams are sealed both ways. A room is encrypted or not
+  /// as its host is. Fails with room_closed, name_taken, room_full, encryption_required (a
+  /// plaintext join to an encrypted room) or encryption_mismatch (the other way round).
   boost::system::result<issued_token> admit(std::string_view username, const ip_address& ip, time_point now,
-                                            room_output& out);
+                                            room_output& out, const channel_maker& make_channel = {});
 
-  /// Handles a client datagram whose room name matched this room. `token` and `message` come
-  /// from decode_client_datagram. Relays, answers or drops, through `out`.
+  /// Handles a client datagram whose room name matched this room, plaintext (a token) or sealed
+  /// (TokenSize 8: a session id, then counter and ciphertext). Relays, answers or drops.
+  datagram_outcome on_datagram(const client_datagram& datagram, const peer_address& from, time_point now,
+                               room_output& out);
+  /// The plaintext path alone, from a token and a message.
   datagram_outcome on_datagram(std::string_view token, byte_view message, const peer_address& from,
                                time_point now, room_output& out);
 
@@ -78,10 +92,15 @@ class room {
     bool joined = false;
     time_point last_seen;   // issue time until joined
     std::uint8_t unreachable = 0;
+    std::unique_ptr<secure_channel> channel;  // encrypted members only
   };
-  enum class removal : std::uint8_t { left, timed_out, unreachable, token_expired };
+  enum class removal : std::uint8_t { left, timed_out, unreachable, token_expired, auth_failed, key_limit };
 
   bool endpoint_taken(const peer_address& endpoint) const noexcept;
+  datagram_outcome handle_message(std::size_t index, byte_view message, const peer_address& from, time_point now,
+                                  room_output& out);
+  datagram_outcome check_sender(const member& m, const peer_address& from) const noexcept;
+  void send_to(member& m, byte_view datagram, room_output& out);
   void accept_from(std::size_t index, const peer_address& from, time_point now, room_output& out);
   void relay(std::size_t sender, byte_view text, room_output& out);
   void remove(std::size_t index, removal why, room_output& out);
@@ -91,7 +110,7 @@ class room {
   static std::string_view reason_name(removal why) noexcept;
   static std::string_view host_reason_name(removal why) noexcept;
   static room_event::kind event_kind(removal why) noexcept;
-  void send_notice(const peer_address& to, std::string_view json, room_output& out);
+  void send_notice(member& to, std::string_view json, room_output& out);
   void notify_joined_except(std::size_t skip, std::string_view json, room_output& out);
 
   std::string name_;
@@ -100,6 +119,7 @@ class room {
   std::vector<member> members_;
   std::unordered_map<std::uint64_t, std::uint32_t> by_token_;  // token index → position in members_
   std::uint64_t host_token_ = 0;
+  bool encrypted_ = false;
   bool closed_ = false;
 };
 

@@ -23,6 +23,8 @@ struct room_event {
     timed_out,      ///< silent for longer than the inactivity timeout
     unreachable,    ///< the kernel reported the member's address unreachable too often
     token_expired,  ///< the token was never used within its lifetime
+    auth_failed,    ///< too many sealed datagrams from the member's address failed to open
+    key_limit,      ///< the session's key is nearly used up: the member must join again
     evicted,        ///< removed because the room closed or the server is stopping
     closed,         ///< the room closed (`reason` says why); it accepts nothing any more
     shut_down,      ///< the server is stopping

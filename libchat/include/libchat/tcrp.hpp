@@ -1,7 +1,7 @@
 // TCRP, the room handshake over TCP: the 32-byte header and whole-frame encoding.
 //
 //   offset 0   RoomNameSize          u8   (1–255)
-//   offset 1   Operation             u8   (1 create, 2 join)
+//   offset 1   Operation             u8   (1 create, 2 join, 3 server key)
 //   offset 2   State                 u8   (0 request, 1 response, 2 completion)
 //   offset 3   OperationPayloadSize  29 bytes, unsigned big-endian
 //   offset 32  room name (RoomNameSize bytes), then the payload (OperationPayloadSize bytes)
@@ -24,6 +24,7 @@ namespace libchat {
 enum class operation : std::uint8_t {
   create_room = 1,
   join_room = 2,
+  server_key = 3,  ///< ask for the server's public key (encrypted sessions); no room, no payload needed
 };
 
 enum class frame_state : std::uint8_t {

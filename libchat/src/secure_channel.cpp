@@ -1,0 +1,123 @@
+#include "libchat/secure_channel.hpp"
+
+#include "detail/crypto_state.hpp"
+#include "libchat/datagram.hpp"
+#include "libchat/limits.hpp"
+
+#include <cstring>
+
+namespace libchat {
+
+void make_nonce(std::uint64_t counter, std::uint8_t (&nonce)[12]) noexcept {
+  std::memset(nonce, 0, 4);
+  store_big_endian(counter, mutable_byte_view(nonce + 4, 8));
+}
+
+std::unique_ptr<secure_channel> channel_factory::make(channel_role role, std::uint64_t session_id,
+                                                      const CryptoPP::SecByteBlock& send_key,
+                                                      const CryptoPP::SecByteBlock& receive_key) {
+  auto s = std::make_unique<secure_channel::state>();
+  s->role = role;
+  s->session_id = session_id;
+  std::uint8_t nonce[12];
+  make_nonce(0, nonce);
+  s->sealer.SetKeyWithIV(send_key, send_key.size(), nonce, sizeof nonce);
+  s->opener.SetKeyWithIV(receive_key, receive_key.size(), nonce, sizeof nonce);
+  return std::unique_ptr<secure_channel>(new secure_channel(std::move(s)));
+}
+
+secure_channel::secure_channel(std::unique_ptr<state> s) : state_(std::move(s)) {}
+secure_channel::~secure_channel() = default;
+
+channel_role secure_channel::role() const noexcept { return state_->role; }
+std::uint64_t secure_channel::session_id() const noexcept { return state_->session_id; }
+std::uint64_t secure_channel::sent() const noexcept { return state_->next_send; }
+std::uint64_t secure_channel::auth_failures() const noexcept { return state_->auth_failures; }
+
+namespace {
+
+// Seals `plaintext` with counter `counter`: out = ciphertext ‖ tag. `out` holds plaintext + 16.
+void seal(CryptoPP::GCM<CryptoPP::AES>::Encryption& cipher, std::uint64_t counter, byte_view ad, byte_view plaintext,
+          std::uint8_t* out) {
+  std::uint8_t nonce[12];
+  make_nonce(counter, nonce);
+  cipher.EncryptAndAuthenticate(out, out + plaintext.size(), aead_tag_bytes, nonce, sizeof nonce, ad.data(),
+                                ad.size(), plaintext.data(), plaintext.size());
+}
+
+bool open(CryptoPP::GCM<CryptoPP::AES>::Decryption& cipher, std::uint64_t counter, byte_view ad, byte_view sealed,
+          std::uint8_t* out) {
+  std::uint8_t nonce[12];
+  make_nonce(counter, nonce);
+  const std::size_t n = sealed.size() - aead_tag_bytes;
+  return cipher.DecryptAndVerify(out, sealed.data() + n, aead_tag_bytes, nonce, sizeof nonce, ad.data(), ad.size(),
+                                 sealed.data(), n);
+}
+
+}  // namespace
+
+boost::system::result<std::size_t> secure_channel::seal_client_datagram(std::string_view room, byte_view message,
+                                                                        mutable_byte_view out) {
+  if (room.empty() || room.size() > max_name_bytes) return make_error_code(errc::malformed);
+  const std::size_t header = 2 + room.size() + session_id_bytes;
+  const std::size_t size = header + counter_bytes + message.size() + aead_tag_bytes;
+  if (size > max_client_datagram || size > out.size()) return make_error_code(errc::oversize);
+  if (state_->next_send >= max_datagrams_per_key) return make_error_code(errc::key_limit);
+  const std::uint64_t counter = state_->next_send++;
+  out[0] = static_cast<std::uint8_t>(room.size());
+  out[1] = static_cast<std::uint8_t>(session_id_bytes);
+  std::memcpy(out.data() + 2, room.data(), room.size());
+  store_big_endian(state_->session_id, out.subspan(2 + room.size(), session_id_bytes));
+  store_big_endian(counter, out.subspan(header, counter_bytes));
+  // The associated data is the whole clear header, counter included.
+  seal(state_->sealer, counter, byte_view(out.data(), header + counter_bytes), message,
+       out.data() + header + counter_bytes);
+  return size;
+}
+
+boost::system::result<std::size_t> secure_channel::open_server_datagram(byte_view datagram, mutable_byte_view out) {
+  if (datagram.size() < counter_bytes + aead_tag_bytes) return make_error_code(errc::malformed);
+  const std::size_t n = datagram.size() - counter_bytes - aead_tag_bytes;
+  if (n > out.size()) return make_error_code(errc::oversize);
+  std::uint64_t counter = 0;
+  (void)load_big_endian(datagram.first(counter_bytes), counter);
+  if (!state_->window.check(counter)) return make_error_code(errc::replay);
+  if (!open(state_->opener, counter, datagram.first(counter_bytes), datagram.subspan(counter_bytes), out.data())) {
+    ++state_->auth_failures;
+    return make_error_code(errc::auth_failed);
+  }
+  state_->window.accept(counter);  // only now: a forged counter never moves the window
+  return n;
+}
+
+boost::system::result<std::size_t> secure_channel::open_client_message(byte_view header, byte_view sealed,
+                                                                       mutable_byte_view out) {
+  if (sealed.size() < counter_bytes + aead_tag_bytes) return make_error_code(errc::malformed);
+  const std::size_t n = sealed.size() - counter_bytes - aead_tag_bytes;
+  if (n > out.size()) return make_error_code(errc::oversize);
+  std::uint64_t counter = 0;
+  (void)load_big_endian(sealed.first(counter_bytes), counter);
+  if (counter >= max_datagrams_per_key) return make_error_code(errc::key_limit);
+  if (!state_->window.check(counter)) return make_error_code(errc::replay);
+  // The associated data is the clear header followed by the counter, contiguous on the wire.
+  if (header.data() + header.size() != sealed.data()) return make_error_code(errc::malformed);
+  const byte_view ad(header.data(), header.size() + counter_bytes);
+  if (!open(state_->opener, counter, ad, sealed.subspan(counter_bytes), out.data())) {
+    ++state_->auth_failures;
+    return make_error_code(errc::auth_failed);
+  }
+  state_->window.accept(counter);
+  return n;
+}
+
+boost::system::result<std::size_t> secure_channel::seal_server_datagram(byte_view plaintext, mutable_byte_view out) {
+  const std::size_t size = sealed_server_size(plaintext.size());
+  if (size > out.size()) return make_error_code(errc::oversize);
+  if (state_->next_send >= max_datagrams_per_key) return make_error_code(errc::key_limit);
+  const std::uint64_t counter = state_->next_send++;
+  store_big_endian(counter, out.first(counter_bytes));
+  seal(state_->sealer, counter, byte_view(out.data(), counter_bytes), plaintext, out.data() + counter_bytes);
+  return size;
+}
+
+}  // namespace libchat

@@ -1,0 +1,147 @@
+// A room of encrypted members: sealed datagrams in, one sealed copy per recipient out.
+#include "libchat/room.hpp"
+
+#include "libchat/control.hpp"
+#include "libchat/secure_handshake.hpp"
+#include "support/fake_clock.hpp"
+#include "support/recording_output.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <map>
+
+using namespace libchat;
+
+namespace {
+
+peer_address addr(std::uint8_t host, std::uint16_t port) {
+  return {ip_address::from_v4({10, 0, 0, host}), port};
+}
+
+// A server-side room and, for each member, the client half of its session.
+struct secure_room {
+  server_key key = server_key::generate();
+  chat_test::fake_clock clock;
+  chat_test::recording_output out;
+  room r{"vault", std::nullopt, room_limits{.max_auth_failures = 3}};
+  struct client {
+    peer_address at;
+    std::unique_ptr<secure_channel> channel;
+  };
+  std::map<std::string, client> clients;
+
+  boost::system::result<issued_token> admit(const std::string& name, peer_address at) {
+    client_handshake c(key.public_half(), 2, "vault");
+    auto s = std::make_shared<server_handshake>(key, 2, "vault");
+    REQUIRE(s->open_request(c.seal_request({name, std::nullopt})).has_value());
+    REQUIRE(c.open_response(s->seal_response(encode_accepted({"ok"}))).has_value());
+    auto issued = r.admit(name, at.ip, clock.now, out, [s](std::uint64_t id) { return s->channel(id); });
+    if (!issued) return issued;
+    REQUIRE(c.open_completion(s->seal_completion(encode_completion({false, issued->token, 1, false, issued->session})))
+                .has_value());
+    clients[name] = {at, c.channel(issued->session)};
+    return issued;
+  }
+
+  datagram_outcome send(const std::string& name, std::string_view message) {
+    std::array<std::uint8_t, max_client_datagram> wire{};
+    auto n = clients[name].channel->seal_client_datagram("vault", as_bytes(message), wire);
+    REQUIRE(n.has_value());
+    return deliver(name, std::vector<std::uint8_t>(wire.begin(), wire.begin() + static_cast<std::ptrdiff_t>(*n)));
+  }
+
+  datagram_outcome deliver(const std::string& name, const std::vector<std::uint8_t>& datagram) {
+    auto d = decode_client_datagram(datagram);
+    REQUIRE(d.has_value());
+    return r.on_datagram(*d, clients[name].at, clock.now, out);
+  }
+
+  // What `name` can read of what the room sent it.
+  std::vector<std::string> read(const std::string& name) {
+    std::vector<std::string> texts;
+    for (const auto& d : out.sent_to(clients[name].at)) {
+      std::array<std::uint8_t, max_server_datagram> plain{};
+      auto n = clients[name].channel->open_server_datagram(d, plain);
+      REQUIRE(n.has_value());
+      auto s = decode_server_datagram(byte_view(plain.data(), *n));
+      REQUIRE(s.has_value());
+      texts.push_back(std::string(s->sender) + ":" + std::string(as_text(s->text)));
+    }
+    return texts;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("secure room: messages are relayed sealed, each copy under its recipient's key", "[room][secure]") {
+  secure_room s;
+  REQUIRE(s.admit("alice", addr(1, 1000)).has_value());
+  REQUIRE(s.admit("bob", addr(2, 2000)).has_value());
+  CHECK(s.send("alice", "").what == datagram_outcome::kind::keepalive);
+  CHECK(s.send("bob", "").what == datagram_outcome::kind::keepalive);
+  s.out.clear();
+
+  CHECK(s.send("alice", "the vault code is 1234").what == datagram_outcome::kind::relayed);
+  REQUIRE(s.out.sent.size() == 1);
+  const auto& wire = s.out.sent[0].bytes;
+  CHECK(std::string(wire.begin(), wire.end()).find("1234") == std::string::npos);
+  CHECK(s.read("bob") == std::vector<std::string>{"alice:the vault code is 1234"});
+}
+
+TEST_CASE("secure room: notices are sealed too", "[room][secure]") {
+  secure_room s;
+  REQUIRE(s.admit("alice", addr(1, 1000)).has_value());
+  CHECK(s.send("alice", "").what == datagram_outcome::kind::keepalive);
+  CHECK(s.read("alice") == std::vector<std::string>{R"(:{"event":"pong"})"});
+}
+
+TEST_CASE("secure room: a room is encrypted or not as its host is", "[room][secure]") {
+  secure_room s;
+  REQUIRE(s.admit("alice", addr(1, 1000)).has_value());
+  CHECK(s.r.admit("plain", addr(3, 3000).ip, s.clock.now, s.out).error() == errc::encryption_required);
+
+  room plain_room("plain", std::nullopt, {});
+  REQUIRE(plain_room.admit("host", addr(4, 4000).ip, s.clock.now, s.out).has_value());
+  auto key = server_key::generate();
+  auto hs = std::make_shared<server_handshake>(key, 2, "plain");
+  CHECK(plain_room.admit("sealed", addr(5, 5000).ip, s.clock.now, s.out, [hs](std::uint64_t id) { return hs->channel(id); })
+            .error() == errc::encryption_mismatch);
+}
+
+TEST_CASE("secure room: a replayed datagram is relayed once", "[room][secure]") {
+  secure_room s;
+  REQUIRE(s.admit("alice", addr(1, 1000)).has_value());
+  REQUIRE(s.admit("bob", addr(2, 2000)).has_value());
+  s.send("alice", "");
+  s.send("bob", "");
+  std::array<std::uint8_t, max_client_datagram> wire{};
+  auto n = s.clients["alice"].channel->seal_client_datagram("vault", as_bytes("once"), wire);
+  const std::vector<std::uint8_t> d(wire.begin(), wire.begin() + static_cast<std::ptrdiff_t>(*n));
+  s.out.clear();
+  CHECK(s.deliver("alice", d).what == datagram_outcome::kind::relayed);
+  CHECK(s.deliver("alice", d).reason == errc::replay);
+  CHECK(s.out.sent.size() == 1);
+}
+
+TEST_CASE("secure room: a plaintext datagram with an encrypted member's token is dropped", "[room][secure]") {
+  secure_room s;
+  auto issued = s.admit("alice", addr(1, 1000));
+  REQUIRE(issued.has_value());
+  CHECK(s.r.on_datagram(issued->token, as_bytes("hi"), addr(1, 1000), s.clock.now, s.out).reason == errc::bad_token);
+}
+
+TEST_CASE("secure room: too many datagrams that fail to authenticate remove the member", "[room][secure]") {
+  secure_room s;
+  REQUIRE(s.admit("alice", addr(1, 1000)).has_value());
+  REQUIRE(s.admit("bob", addr(2, 2000)).has_value());
+  s.send("alice", "");
+  s.send("bob", "");
+  std::array<std::uint8_t, max_client_datagram> wire{};
+  auto n = s.clients["bob"].channel->seal_client_datagram("vault", as_bytes("x"), wire);
+  std::vector<std::uint8_t> bad(wire.begin(), wire.begin() + static_cast<std::ptrdiff_t>(*n));
+  bad.back() ^= 1;
+  for (int i = 0; i < 3; ++i) CHECK(s.deliver("bob", bad).reason == errc::auth_failed);
+  CHECK(s.r.member_count() == 1);
+  REQUIRE_FALSE(s.out.events.empty());
+  CHECK(s.out.events.back().what == room_event::kind::auth_failed);
+}
