@@ -34,10 +34,12 @@ struct session_info {
   bool host = false;
   bool created = false;
   std::uint16_t udp_port = 0;
+  bool encrypted = false;  ///< every datagram is sealed (false only with --insecure)
+  std::string server_key;  ///< the server's key fingerprint ("SHA256:…"); empty when not encrypted
 };
 
 /// Why the session ended.
-enum class close_reason { left, room_closed, timeout, server_shutdown, server_silent };
+enum class close_reason { left, room_closed, timeout, server_shutdown, server_silent, key_limit };
 
 /// The reason's name in the JSON stream.
 constexpr std::string_view close_reason_name(close_reason r) noexcept {
@@ -47,6 +49,7 @@ constexpr std::string_view close_reason_name(close_reason r) noexcept {
     case close_reason::timeout: return "timeout";
     case close_reason::server_shutdown: return "server_shutdown";
     case close_reason::server_silent: return "server_silent";
+    case close_reason::key_limit: return "key_limit";
   }
   return "unknown";
 }

@@ -27,12 +27,17 @@ handshake_error network_error(std::string code, std::string message) {
   return {handshake_error::kind::network, libchat::tcrp_error::internal_error, std::move(code), std::move(message)};
 }
 
+// GCC 12 can destroy a temporary inside a co_await expression twice: in the coroutines below,
+// every argument of a co_await is a named variable (or trivially destructible), and the
+// awaitables of our own coroutines are named before they are awaited.
 class exchange {
  public:
   exchange(asio::io_context& io, const handshake_request& request)
       : request_(request), resolver_(io), socket_(io), deadline_(io) {}
 
-  asio::awaitable<handshake_outcome> run() {
+  // Runs one exchange (key_talk or room_talk) under the deadline, then closes the connection.
+  template <class Outcome>
+  asio::awaitable<Outcome> run(asio::awaitable<Outcome> (exchange::*talk)()) {
     // One deadline for everything: when it fires it closes what is in flight, and the pending
     // operation completes with operation_aborted, which report() turns into a timeout.
     deadline_.expires_after(request_.timeout);
@@ -43,12 +48,105 @@ class exchange {
       boost::system::error_code ignored;
       socket_.close(ignored);
     });
-    handshake_outcome outcome = co_await talk();
+    asio::awaitable<Outcome> talking = (this->*talk)();
+    Outcome outcome = co_await std::move(talking);
     deadline_.cancel();
     boost::system::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
     co_return outcome;
+  }
+
+  // Operation 3: an empty room name and an empty payload; one state-1 frame comes back.
+  asio::awaitable<key_outcome> key_talk() {
+    asio::awaitable<std::optional<handshake_error>> connecting = connect();
+    if (auto failure = co_await std::move(connecting)) co_return *failure;
+    const auto op = static_cast<std::uint8_t>(libchat::operation::server_key);
+    const std::vector<std::uint8_t> frame = libchat::encode_frame(op, libchat::frame_state::request, {}, {});
+    asio::awaitable<std::optional<handshake_error>> sending = send(frame, "the key request");
+    if (auto failure = co_await std::move(sending)) co_return *failure;
+
+    libchat::tcrp_reader reader(libchat::tcrp_direction::to_client, max_reply_payload);
+    asio::awaitable<std::optional<handshake_error>> reading = read_frame(reader);
+    if (auto failure = co_await std::move(reading)) co_return *failure;
+    if (reader.header()->state != static_cast<std::uint8_t>(libchat::frame_state::response))
+      co_return bad_reply("a completion arrived instead of the server's key");
+    if (reader.header()->operation != op) co_return bad_reply("the reply is for another operation");
+    if (!reader.room().empty()) co_return bad_reply("the key reply names a room");
+
+    auto key = libchat::parse_server_key_response(reader.payload());
+    if (key) co_return *key;
+    // Not a key: perhaps an error reply (busy; or a server too old to know operation 3).
+    auto response = libchat::parse_response(reader.payload());
+    if (response) {
+      if (auto* refusal = std::get_if<libchat::error_response>(&*response)) {
+        if (refusal->error != libchat::tcrp_error::bad_request) co_return refused(*refusal);
+        handshake_error old{handshake_error::kind::refused, refusal->error, "no_server_key", {}};
+        old.message = "the server " + server_text() +
+                      " did not give out its key for an encrypted session; it may be an older chat-server "
+                      "that only speaks plaintext (it said: " +
+                      refusal->message + ")";
+        co_return old;
+      }
+    }
+    co_return bad_reply("unreadable key: " + key.error().message());
+  }
+
+  // Create or join: the request (sealed to the server's key unless plaintext was asked for),
+  // then state 1 (202 or an error) and state 2 (the grant, or a late error).
+  asio::awaitable<handshake_outcome> room_talk() {
+    asio::awaitable<std::optional<handshake_error>> connecting = connect();
+    if (auto failure = co_await std::move(connecting)) co_return *failure;
+
+    const auto op = static_cast<std::uint8_t>(request_.op);
+    std::unique_ptr<libchat::client_handshake> secure;
+    if (request_.server_key)
+      secure = std::make_unique<libchat::client_handshake>(*request_.server_key, op, request_.room);
+    const std::string payload =
+        secure ? secure->seal_request(request_.payload) : libchat::encode_room_request(request_.payload);
+    const std::vector<std::uint8_t> frame =
+        libchat::encode_frame(op, libchat::frame_state::request, request_.room, payload);
+    asio::awaitable<std::optional<handshake_error>> sending = send(frame, "the request");
+    if (auto failure = co_await std::move(sending)) co_return *failure;
+
+    bool accepted = false;
+    for (;;) {
+      libchat::tcrp_reader reader(libchat::tcrp_direction::to_client, max_reply_payload);
+      asio::awaitable<std::optional<handshake_error>> reading = read_frame(reader);
+      if (auto failure = co_await std::move(reading)) co_return *failure;
+      const auto state = static_cast<libchat::frame_state>(reader.header()->state);
+      if (state == libchat::frame_state::response) {
+        if (accepted) co_return bad_reply("a second response arrived");
+        // Encrypted, a plaintext state-1 error is still accepted (the server could not read the
+        // request, so it could not seal its answer), but only as an error, never as a 202.
+        auto response = secure ? secure->open_response(reader.payload()) : libchat::parse_response(reader.payload());
+        if (!response) co_return unreadable("response", response.error());
+        auto* refusal = std::get_if<libchat::error_response>(&*response);
+        if (auto bad = check_echo(reader, refusal != nullptr)) co_return *bad;
+        if (refusal) co_return refused(*refusal);
+        accepted = true;
+        continue;
+      }
+      if (!accepted) co_return bad_reply("a completion arrived before the response");
+      // A request can still fail after its 202 (a wrong password is found only after hashing),
+      // so the completion may be an error too.
+      auto final_reply =
+          secure ? secure->open_completion(reader.payload()) : libchat::parse_final_response(reader.payload());
+      if (!final_reply) co_return unreadable("completion", final_reply.error());
+      if (auto bad = check_echo(reader, false)) co_return *bad;
+      if (auto* refusal = std::get_if<libchat::error_response>(&*final_reply)) co_return refused(*refusal);
+      const auto& completion = std::get<libchat::completion_response>(*final_reply);
+      session_grant grant;
+      if (secure) {
+        if (!completion.session) co_return bad_reply("an encrypted completion without a session id");
+        grant.channel = secure->channel(*completion.session);
+      }
+      grant.token = completion.token;
+      grant.udp_endpoint = asio::ip::udp::endpoint(peer_.address(), completion.udp_port);
+      grant.host = completion.host;
+      grant.created = completion.created;
+      co_return grant;
+    }
   }
 
  private:
@@ -61,51 +159,23 @@ class exchange {
     return network_error(std::string(code), std::string(what) + ": " + ec.message());
   }
 
-  asio::awaitable<handshake_outcome> talk() {
-    // GCC 12 can destroy a temporary inside a co_await expression twice: name every argument.
+  asio::awaitable<std::optional<handshake_error>> connect() {
     const std::string service = std::to_string(request_.port);
     auto [resolve_ec, endpoints] =
         co_await resolver_.async_resolve(request_.host, service, tcp::resolver::numeric_service, use_tuple);
     if (resolve_ec) co_return report("connect_failed", "cannot resolve " + request_.host, resolve_ec);
     auto [connect_ec, peer] = co_await asio::async_connect(socket_, endpoints, use_tuple);
     if (connect_ec) co_return report("connect_failed", "cannot connect to " + server_text(), connect_ec);
+    peer_ = peer;
+    co_return std::nullopt;
+  }
 
-    const auto frame = libchat::encode_frame(static_cast<std::uint8_t>(request_.op), libchat::frame_state::request,
-                                             request_.room, libchat::encode_room_request(request_.payload));
-    auto [write_ec, written] = co_await asio::async_write(socket_, asio::buffer(frame), use_tuple);
-    if (write_ec) co_return report("connect_failed", "cannot send the request to " + server_text(), write_ec);
-
-    // State 1 first: 202 (go on) or an error. Then state 2: the grant, or a late error.
-    bool accepted = false;
-    for (;;) {
-      libchat::tcrp_reader reader(libchat::tcrp_direction::to_client, max_reply_payload);
-      if (auto failure = co_await read_frame(reader)) co_return *failure;
-      const auto state = static_cast<libchat::frame_state>(reader.header()->state);
-      if (state == libchat::frame_state::response) {
-        if (accepted) co_return bad_reply("a second response arrived");
-        auto response = libchat::parse_response(reader.payload());
-        if (!response) co_return bad_reply("unreadable response: " + response.error().message());
-        auto* refusal = std::get_if<libchat::error_response>(&*response);
-        if (auto bad = check_echo(reader, refusal != nullptr)) co_return *bad;
-        if (refusal) co_return refused(*refusal);
-        accepted = true;
-        continue;
-      }
-      if (!accepted) co_return bad_reply("a completion arrived before the response");
-      // A request can still fail after its 202 (a wrong password is found only after hashing),
-      // so the completion may be an error too.
-      auto final_reply = libchat::parse_final_response(reader.payload());
-      if (!final_reply) co_return bad_reply("unreadable completion: " + final_reply.error().message());
-      if (auto bad = check_echo(reader, false)) co_return *bad;
-      if (auto* refusal = std::get_if<libchat::error_response>(&*final_reply)) co_return refused(*refusal);
-      const auto& completion = std::get<libchat::completion_response>(*final_reply);
-      session_grant grant;
-      grant.token = completion.token;
-      grant.udp_endpoint = asio::ip::udp::endpoint(peer.address(), completion.udp_port);
-      grant.host = completion.host;
-      grant.created = completion.created;
-      co_return grant;
-    }
+  asio::awaitable<std::optional<handshake_error>> send(const std::vector<std::uint8_t>& frame, std::string_view what) {
+    const asio::const_buffer data = asio::buffer(frame);
+    auto [write_ec, written] = co_await asio::async_write(socket_, data, use_tuple);
+    if (write_ec)
+      co_return report("connect_failed", "cannot send " + std::string(what) + " to " + server_text(), write_ec);
+    co_return std::nullopt;
   }
 
   // Reads exactly one frame: a reader of replies never asks for a byte of the next frame.
@@ -113,7 +183,8 @@ class exchange {
     std::size_t have = 0;
     while (reader.state() == libchat::tcrp_reader::status::need_more) {
       const auto space = reader.prepare();
-      auto [ec, n] = co_await socket_.async_read_some(asio::buffer(space.data(), space.size()), use_tuple);
+      const asio::mutable_buffer into(space.data(), space.size());
+      auto [ec, n] = co_await socket_.async_read_some(into, use_tuple);
       if (ec == asio::error::eof && !timed_out_) {
         co_return network_error("closed", "the server " + server_text() + " closed the connection " +
                                               (have == 0 ? "without replying" : "in the middle of a reply"));
@@ -142,6 +213,16 @@ class exchange {
                          "the server " + server_text() + " sent a malformed reply (" + std::string(what) + ")");
   }
 
+  // A reply that does not parse, or (encrypted) does not open with the handshake's keys.
+  handshake_error unreadable(std::string_view what, boost::system::error_code ec) const {
+    if (ec == libchat::errc::bad_handshake)
+      return network_error("bad_handshake", "the server's reply could not be authenticated: the " + std::string(what) +
+                                                " from " + server_text() +
+                                                " was not sealed by the holder of the server's key, or was altered on "
+                                                "the way");
+    return bad_reply("unreadable " + std::string(what) + ": " + ec.message());
+  }
+
   static handshake_error refused(const libchat::error_response& r) {
     return {handshake_error::kind::refused, r.error, std::string(libchat::wire_name(r.error)), r.message};
   }
@@ -150,21 +231,32 @@ class exchange {
   tcp::resolver resolver_;
   tcp::socket socket_;
   asio::steady_timer deadline_;
+  tcp::endpoint peer_;
   bool timed_out_ = false;
 };
 
-}  // namespace
-
-handshake_outcome run_handshake(asio::io_context& io, const handshake_request& request) {
+template <class Outcome>
+Outcome run_exchange(asio::io_context& io, const handshake_request& request,
+                     asio::awaitable<Outcome> (exchange::*talk)()) {
   exchange ex(io, request);
-  std::optional<handshake_outcome> outcome;
-  asio::co_spawn(io, ex.run(), [&outcome](std::exception_ptr e, handshake_outcome result) {
+  std::optional<Outcome> outcome;
+  asio::co_spawn(io, ex.run(talk), [&outcome](std::exception_ptr e, Outcome result) {
     if (e) std::rethrow_exception(e);  // only a bug (or bad_alloc) gets here
     outcome = std::move(result);
   });
   io.run();
   io.restart();
   return std::move(*outcome);
+}
+
+}  // namespace
+
+handshake_outcome run_handshake(asio::io_context& io, const handshake_request& request) {
+  return run_exchange(io, request, &exchange::room_talk);
+}
+
+key_outcome fetch_server_key(asio::io_context& io, const handshake_request& request) {
+  return run_exchange(io, request, &exchange::key_talk);
 }
 
 }  // namespace chat_cli

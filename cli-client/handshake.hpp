@@ -1,16 +1,23 @@
-// The TCRP exchange over TCP: connect, send the create/join request, read the server's state-1
-// response and state-2 completion, close. Framing and payloads are libchat's; this file only
-// moves bytes and bounds the whole exchange with one deadline.
+// The TCRP exchanges over TCP, each on a connection of its own and bounded by one deadline:
+//  - asking for the server's public key (operation 3): one request, one state-1 answer;
+//  - create/join: send the request, read the server's state-1 response and state-2 completion.
+// Encrypted (the default), the request is sealed to the server's key and the replies must open
+// with the handshake's keys; the completion yields the session's datagram channel. Framing,
+// payloads and crypto are libchat's; this file only moves bytes.
 #pragma once
 
 #include <libchat/error.hpp>
 #include <libchat/handshake.hpp>
+#include <libchat/secure_channel.hpp>
+#include <libchat/secure_handshake.hpp>
 #include <libchat/tcrp.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 
@@ -22,16 +29,22 @@ struct handshake_request {
   libchat::operation op = libchat::operation::create_room;
   std::string room;
   libchat::room_request payload;
-  std::chrono::seconds timeout{5};  ///< for the whole exchange, from the start of the resolve
+  std::chrono::seconds timeout{5};  ///< for each exchange as a whole, from the start of the resolve
+  /// The server's key, already checked against the pin: the exchange is encrypted to it. Unset:
+  /// the plaintext protocol (--insecure).
+  std::optional<libchat::public_key> server_key;
 };
 
 /// What a successful handshake grants: a token for the room, and where to send datagrams (the
 /// address the TCP connection reached, with the completion's udp_port).
 struct session_grant {
-  std::string token;
+  std::string token;  ///< what plaintext datagrams carry (an encrypted session sends its id instead)
   boost::asio::ip::udp::endpoint udp_endpoint;
   bool host = false;
   bool created = false;
+  /// Encrypted sessions: seals every datagram we send, opens every one we receive. Null when the
+  /// session is plaintext.
+  std::unique_ptr<libchat::secure_channel> channel;
 };
 
 struct handshake_error {
@@ -41,7 +54,9 @@ struct handshake_error {
   };
   kind what = kind::network;
   libchat::tcrp_error refusal = libchat::tcrp_error::internal_error;
-  std::string code;  ///< network: connect_failed, timeout, closed, bad_reply
+  /// network: connect_failed, timeout, closed, bad_reply, bad_handshake (a reply that did not
+  /// authenticate); refused: the wire name, or no_server_key (operation 3 refused: an old server)
+  std::string code;
   std::string message;
 };
 
@@ -50,5 +65,11 @@ using handshake_outcome = std::variant<session_grant, handshake_error>;
 /// Runs the exchange on `io` (which must not be running) and returns when it is over. Never
 /// throws for network or protocol failures: they come back as a handshake_error.
 handshake_outcome run_handshake(boost::asio::io_context& io, const handshake_request& request);
+
+using key_outcome = std::variant<libchat::public_key, handshake_error>;
+
+/// Asks the server for its public key (operation 3) on a connection of its own; uses the
+/// request's host, port and timeout. The key is not checked against any pin here.
+key_outcome fetch_server_key(boost::asio::io_context& io, const handshake_request& request);
 
 }  // namespace chat_cli

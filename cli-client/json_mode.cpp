@@ -31,7 +31,9 @@ void json_view::connected(const session_info& info) {
         {"user", info.user},
         {"host", info.host},
         {"created", info.created},
-        {"udp_port", info.udp_port}});
+        {"udp_port", info.udp_port},
+        {"encrypted", info.encrypted},
+        {"server_key", info.server_key.empty() ? json::value(nullptr) : json::value(info.server_key)}});
 }
 
 void json_view::message(std::string_view from, std::string_view text, wall_time at) {
@@ -69,6 +71,10 @@ void json_view::closed(close_reason reason, std::string_view why) {
   json::object event{{"type", "closed"}, {"reason", close_reason_name(reason)}};
   if (!why.empty()) event["message"] = why;
   emit(event);
+}
+
+void print_json_error(std::string_view code, std::string_view message) {
+  emit({{"type", "error"}, {"error", code}, {"message", message}});
 }
 
 void print_json_handshake_error(const handshake_error& error) {

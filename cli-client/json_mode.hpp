@@ -1,10 +1,13 @@
 // --json: the machine mode. Each stdin line (read on a thread) is one chat message; each event is
 // one JSON object on its own line of stdout, flushed at once:
-//   {"type":"connected","room":…,"user":…,"host":…,"created":…,"udp_port":…}
+//   {"type":"connected","room":…,"user":…,"host":…,"created":…,"udp_port":…,"encrypted":…,
+//    "server_key":"SHA256:…" (null when not encrypted)}
 //   {"type":"message","from":…,"text":…,"time":"2026-11-24T10:00:00.123Z"}
 //   {"type":"notice","event":…, every other field of the notice, "time":…}
-//   {"type":"error","error":CODE,"message":…}    (a refused handshake also has "status")
-//   {"type":"closed","reason":"left"|"room_closed"|"timeout"|"server_shutdown"|"server_silent"}
+//   {"type":"error","error":CODE,"message":…}    (a refused handshake also has "status"; a server
+//                                                 key that is not the pinned one: server_key_mismatch)
+//   {"type":"closed","reason":"left"|"room_closed"|"timeout"|"server_shutdown"|"server_silent"|
+//                             "key_limit"}
 #pragma once
 
 #include "frontend.hpp"
@@ -32,6 +35,8 @@ class json_view final : public frontend {
   stdin_lines input_;
 };
 
+/// Prints an error line: {"type":"error","error":code,"message":message}.
+void print_json_error(std::string_view code, std::string_view message);
 /// Prints a failed handshake as a JSON error line.
 void print_json_handshake_error(const handshake_error& error);
 

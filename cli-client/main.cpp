@@ -1,10 +1,12 @@
-// chat-client: options → prompts → handshake (TCP) → session (UDP) → exit code.
+// chat-client: options → prompts → the server's key, checked against its pin (TCP) → encrypted
+// handshake (TCP) → session (UDP) → exit code. --insecure skips the key and the sealing.
 #include "exit_codes.hpp"
 #include "handshake.hpp"
 #include "json_mode.hpp"
 #include "options.hpp"
 #include "plain_mode.hpp"
 #include "prompts.hpp"
+#include "server_trust.hpp"
 #include "terminal.hpp"
 #include "terminal_text.hpp"
 #include "udp_session.hpp"
@@ -29,10 +31,34 @@ void use_utf8_locale() {
   if (std::strcmp(nl_langinfo(CODESET), "UTF-8") != 0) std::setlocale(LC_CTYPE, "C.UTF-8");
 }
 
-int report_handshake_error(const client_options& options, const handshake_error& error) {
-  const bool refused = error.what == handshake_error::kind::refused;
+constexpr std::string_view in_clear = "your messages, password and token travel in clear";
+
+// The refusals a person can act on, in words that say what to do; nullopt for the others, which
+// the server's own message explains.
+std::optional<std::string> advice(const client_options& options, const handshake_error& error) {
+  if (error.code == "no_server_key")
+    return error.message + ". Use --insecure only if you accept that " + std::string(in_clear);
+  if (error.what != handshake_error::kind::refused) return std::nullopt;
+  if (error.refusal == libchat::tcrp_error::encryption_mismatch)
+    return "the room '" + options.room + "' is not encrypted: join it with --insecure if you accept that " +
+           std::string(in_clear);
+  if (error.refusal == libchat::tcrp_error::encryption_required)
+    return "the server refused an unencrypted session: run chat-client without --insecure (it said: " + error.message +
+           ")";
+  return std::nullopt;
+}
+
+int report_handshake_error(const client_options& options, const handshake_error& original) {
+  const bool refused = original.what == handshake_error::kind::refused;
+  handshake_error error = original;
+  const std::optional<std::string> explained = advice(options, original);
+  if (explained) error.message = *explained;
   if (options.json) {
     print_json_handshake_error(error);
+  } else if (explained) {
+    std::cerr << "chat-client: " << neutralise(error.message);
+    if (refused) std::cerr << " (" << error.code << ", " << libchat::http_status(error.refusal) << ")";
+    std::cerr << '\n';
   } else if (refused) {
     std::cerr << "chat-client: the server refused: " << neutralise(error.message) << " (" << error.code << ", "
               << libchat::http_status(error.refusal) << ")\n";
@@ -59,13 +85,36 @@ int run(int argc, char** argv) {
   if (options.password && !options.password->empty()) request.payload.password = *options.password;
   request.timeout = options.handshake_timeout;
 
+  // Encrypted (the default): fetch the server's key and check it against the pin before anything
+  // secret is sent; the handshake is then sealed to that key.
+  std::vector<std::string> remarks;
+  std::string fingerprint;
+  if (options.insecure) {
+    remarks.push_back("warning: --insecure: nothing is encrypted; " + std::string(in_clear) +
+                      ", and anyone on the network can read or alter them");
+    std::cerr << "chat-client: " << remarks.back() << '\n';
+  } else {
+    key_outcome fetched = fetch_server_key(io, request);
+    if (auto* error = std::get_if<handshake_error>(&fetched)) return report_handshake_error(options, *error);
+    const libchat::public_key& key = std::get<libchat::public_key>(fetched);
+    if (auto code = trust_server_key(options, key, remarks)) return *code;
+    request.server_key = key;
+    fingerprint = libchat::key_fingerprint(key);
+  }
+
   handshake_outcome outcome = run_handshake(io, request);
   if (auto* error = std::get_if<handshake_error>(&outcome)) return report_handshake_error(options, *error);
 
   session_params params;
   params.grant = std::get<session_grant>(std::move(outcome));
-  params.info = {options.room,      options.name,         options.server,
-                 params.grant.host, params.grant.created, params.grant.udp_endpoint.port()};
+  params.info = {options.room,
+                 options.name,
+                 options.server,
+                 params.grant.host,
+                 params.grant.created,
+                 params.grant.udp_endpoint.port(),
+                 params.grant.channel != nullptr,
+                 fingerprint};
   params.keepalive = options.keepalive;
   params.commands = !options.json;
 
@@ -75,6 +124,8 @@ int run(int argc, char** argv) {
   } else if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
     auto screen = std::make_unique<terminal_view>(io, options.server, options.room, options.name, params.grant.host);
     if (screen->open()) {
+      // The full screen hides what was printed before it: show the remarks again there.
+      for (const std::string& text : remarks) screen->info(text);
       view = std::move(screen);
     } else {
       std::cerr << "chat-client: cannot use this terminal (TERM?); using plain lines\n";
@@ -86,7 +137,8 @@ int run(int argc, char** argv) {
   session.start();
   io.run();
   if (session.dropped() > 0 && !options.json)
-    std::cerr << "chat-client: " << session.dropped() << " malformed datagram(s) from the server were dropped\n";
+    std::cerr << "chat-client: " << session.dropped()
+              << " datagram(s) from the server were dropped (malformed, or failing authentication)\n";
   return session.exit_code();
 }
 

@@ -1,6 +1,7 @@
 #include "options.hpp"
 
 #include "exit_codes.hpp"
+#include "known_servers.hpp"
 
 #include <libchat/handshake.hpp>
 #include <libchat/utf8.hpp>
@@ -26,6 +27,7 @@ Example:
   chat-client --server 127.0.0.1:9000 --create lobby --name alice
   chat-client --join lobby --name bob --password-env LOBBY_PASSWORD
   printf 'hello\n' | chat-client --join lobby --name bot --json
+  chat-client --join lobby --name carol --server-key SHA256:SpYkfOWxRjQgA0HJnAbdprnpgEaT9BMb7hUWdnOmdOA
 
 Options)";
 
@@ -35,15 +37,30 @@ Modes:
   When standard input or output is not a terminal it reads lines from stdin and prints
   "[HH:MM:SS] name: text" lines. --json prints one JSON object per event instead.
 
+Encryption:
+  What goes between chat-client and the server is encrypted by default: your name and password,
+  the server's answer and token, and every message (the server itself reads messages, to relay
+  them). First chat-client asks the server for its public key and checks it, as SSH does:
+  the first time it talks to a server it pins the key's fingerprint in the known-servers file
+  ($XDG_CONFIG_HOME/libchat/known_servers, else ~/.config/libchat/known_servers; one line
+  "HOST:PORT SHA256:..." per server) and says so. Later, a server at that address that presents
+  another key is refused before anything secret is sent (exit status 3): someone may be
+  intercepting the connection, or the server's key was replaced. If you trust the change, delete
+  the server's line from the file. chat-server prints its fingerprint when it starts; give it
+  with --server-key to check it without the file.
+
 Commands (interactive and plain modes):
   /quit, /leave  leave the room;  /help  list commands;  //text  send "/text"
 
 Exit status:
   0  you left the room (/quit, end of input, Ctrl-C)
   1  the server refused the request (room exists, no such room, wrong password, ...)
-  2  usage error (bad flag, or something missing and no terminal to ask on)
-  3  network error (cannot connect, handshake timeout, malformed reply, no answer on UDP)
-  4  the server ended the session (room closed, you timed out, server shutdown, server silent)
+  2  usage error (bad flag, or something missing and no terminal to ask on; or the
+     known-servers file cannot be read)
+  3  network error (cannot connect, handshake timeout, malformed reply, no answer on UDP), or
+     the server's key is not the pinned one, or its reply could not be authenticated
+  4  the server ended the session (room closed, you timed out, server shutdown, server silent;
+     or the session key is used up: join again)
  70  internal error in chat-client
 )";
 
@@ -96,6 +113,19 @@ std::string apply_flags(const po::variables_map& vm, client_options& o) {
     return "the password is longer than " + std::to_string(libchat::max_password_bytes) + " bytes";
 
   o.json = vm["json"].as<bool>();
+  o.insecure = vm["insecure"].as<bool>();
+  if (vm.count("server-key")) {
+    if (o.insecure) return "--server-key and --insecure exclude each other";
+    o.server_key = normalise_fingerprint(vm["server-key"].as<std::string>());
+    if (!o.server_key)
+      return "--server-key must be a fingerprint as chat-server prints it: SHA256: and 43 base64 characters";
+  }
+  if (vm.count("known-servers")) {
+    if (o.insecure) return "--known-servers and --insecure exclude each other";
+    if (o.server_key) return "--known-servers and --server-key exclude each other";
+    o.known_servers = vm["known-servers"].as<std::string>();
+    if (o.known_servers->empty()) return "--known-servers needs a file name";
+  }
   const int keepalive = vm["keepalive"].as<int>();
   const int timeout = vm["handshake-timeout"].as<int>();
   if (keepalive < 1 || keepalive > 3600) return "--keepalive must be 1-3600 seconds";
@@ -139,6 +169,14 @@ parsed_options parse_options(int argc, const char* const argv[]) {
      "the room password is the first line of FILE (when creating: protects the room)")
     ("password-env", po::value<std::string>()->value_name("VAR"),
      "the room password is the value of the environment variable VAR")
+    ("server-key", po::value<std::string>()->value_name("SHA256:..."),
+     "the server must present the key with this fingerprint (as chat-server prints it at start-up); "
+     "the known-servers file is then not used")
+    ("known-servers", po::value<std::string>()->value_name("FILE"),
+     "where server keys are pinned (default: $XDG_CONFIG_HOME/libchat/known_servers, else "
+     "~/.config/libchat/known_servers)")
+    ("insecure", po::bool_switch(), "do not encrypt: the old plaintext protocol, for trusted networks and servers "
+     "started with --allow-plaintext. Your messages, password and token travel in clear")
     ("json", po::bool_switch(), "machine mode: each stdin line is a message; each event is one JSON "
      "object per line on stdout")
     ("keepalive", po::value<int>()->value_name("SECONDS")->default_value(15),

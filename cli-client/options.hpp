@@ -19,6 +19,13 @@ struct client_options {
   std::string name;                      ///< empty: ask
   std::optional<std::string> password;   ///< from --password-file/--password-env ("" = none)
   bool json = false;
+  /// --insecure: the plaintext protocol (no server key, no sealing).
+  bool insecure = false;
+  /// --server-key: the fingerprint the server must present ("SHA256:…"); the known-servers
+  /// file is then neither read nor written.
+  std::optional<std::string> server_key;
+  /// --known-servers: where fingerprints are pinned; unset: the default under the config directory.
+  std::optional<std::string> known_servers;
   std::chrono::seconds keepalive{15};
   std::chrono::seconds handshake_timeout{5};
 };

@@ -24,7 +24,9 @@ void plain_view::start(input_sink& sink) {
 }
 
 void plain_view::connected(const session_info& info) {
-  remark("joined " + info.room + " as " + info.user + (info.host ? " (host)" : ""), std::chrono::system_clock::now());
+  remark("joined " + info.room + " as " + info.user + (info.host ? " (host)" : "") +
+             (info.encrypted ? "; encrypted" : "; NOT encrypted (--insecure)"),
+         std::chrono::system_clock::now());
 }
 
 void plain_view::message(std::string_view from, std::string_view text, wall_time at) {
@@ -52,7 +54,8 @@ void plain_view::refused(std::string_view, std::string_view text) {
 void plain_view::closed(close_reason reason, std::string_view why) {
   input_.stop();
   // A notice that ended the session was printed already; the other reasons were not.
-  if (reason == close_reason::server_silent && !why.empty()) remark(why, std::chrono::system_clock::now());
+  const bool untold = reason == close_reason::server_silent || reason == close_reason::key_limit;
+  if (untold && !why.empty()) remark(why, std::chrono::system_clock::now());
 }
 
 void plain_view::remark(std::string_view text, wall_time at) {

@@ -185,6 +185,7 @@ struct terminal_view::impl {
     if (LINES < 2) return;
     std::string text = " " + room + " | " + user + (host ? " (host)" : " (member)") + " | " + server;
     if (!connected) text += " | connecting...";
+    if (connected) text += encrypted ? " | encrypted" : " | NOT encrypted";
     if (scroll > 0) text += " | more below: PageDown";
     std::wstring line = to_wide(neutralise(text));
     std::wstring cells;
@@ -325,6 +326,7 @@ struct terminal_view::impl {
   SCREEN* screen = nullptr;
   input_sink* sink = nullptr;
   bool connected = false;
+  bool encrypted = false;
   std::deque<std::wstring> history;  // display lines, already neutralised
   std::size_t scroll = 0;            // screen rows scrolled back from the newest
   input_line input;
@@ -346,8 +348,11 @@ void terminal_view::start(input_sink& sink) {
 
 void terminal_view::connected(const session_info& info) {
   impl_->connected = true;
+  impl_->encrypted = info.encrypted;
   std::string text = "you are in " + info.room + " as " + info.user;
   text += info.host ? (info.created ? ", its host (you created it)" : ", its host") : "";
+  text += info.encrypted ? "; the connection to the server is encrypted"
+                         : "; NOT encrypted: anyone on the network can read and alter what you say";
   impl_->add(notice_lines(clock_text(std::chrono::system_clock::now()), text + ". /help lists the commands."));
 }
 

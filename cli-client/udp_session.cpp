@@ -40,8 +40,12 @@ udp_session::udp_session(asio::io_context& io, session_params params, frontend& 
       keepalive_timer_(io),
       signals_(io, SIGINT, SIGTERM, SIGHUP) {
   // The longest text that fits both ways: into our datagram (after the two sizes, the room and
-  // the token) and into the server's relay datagram (after our name).
-  const std::size_t header = 2 + params_.info.room.size() + params_.grant.token.size();
+  // the token; sealed: the session id, the counter and the tag) and into the server's relay
+  // datagram (after our name).
+  const std::size_t header =
+      2 + params_.info.room.size() +
+      (params_.grant.channel ? libchat::session_id_bytes + libchat::counter_bytes + libchat::aead_tag_bytes
+                             : params_.grant.token.size());
   const std::size_t fits_client = libchat::max_client_datagram > header ? libchat::max_client_datagram - header : 0;
   max_text_ = std::min(fits_client, libchat::max_text_bytes(params_.info.user.size()));
 }
@@ -101,24 +105,34 @@ bool udp_session::send_text(std::string_view text) {
                                   std::to_string(max_text_) + "); not sent");
     return false;
   }
-  send_message(text);
+  if (!send_message(text)) return true;  // the session ended: nothing more to edit
   view_.own_message(text, std::chrono::system_clock::now());
   return true;
 }
 
-// Sends a datagram carrying `message` (empty: a keepalive). A failed send is not reported: UDP
-// gives no promise anyway, and the keepalives tell when the server is really gone.
-void udp_session::send_message(std::string_view message) {
-  auto size =
-      libchat::encode_client_datagram(params_.info.room, params_.grant.token, libchat::as_bytes(message), send_buffer_);
-  if (!size) return;  // cannot happen: sizes were checked above and at the handshake
+// Sends a datagram carrying `message` (empty: a keepalive), sealed when the session is
+// encrypted. A failed send is not reported: UDP gives no promise anyway, and the keepalives tell
+// when the server is really gone. Returns false only when the session key is used up, which ends
+// the session: the server would not open another datagram under it.
+bool udp_session::send_message(std::string_view message) {
+  const libchat::byte_view bytes = libchat::as_bytes(message);
+  auto size = params_.grant.channel
+                  ? params_.grant.channel->seal_client_datagram(params_.info.room, bytes, send_buffer_)
+                  : libchat::encode_client_datagram(params_.info.room, params_.grant.token, bytes, send_buffer_);
+  if (!size && size.error() == libchat::errc::key_limit) {
+    finish(close_reason::key_limit, exit_code::ended_by_server,
+           "this session has sent as many messages as one key may seal; join the room again to go on");
+    return false;
+  }
+  if (!size) return true;  // cannot happen: sizes were checked above and at the handshake
   boost::system::error_code ignored;
   socket_.send(asio::buffer(send_buffer_.data(), *size), 0, ignored);
+  return true;
 }
 
 void udp_session::leave() {
   if (finished_) return;
-  send_message(libchat::encode_control(libchat::control_type::leave));
+  if (!send_message(libchat::encode_control(libchat::control_type::leave))) return;
   finish(close_reason::left, exit_code::left, {});
 }
 
@@ -151,7 +165,7 @@ void udp_session::on_keepalive_due() {
              "the server does not answer on UDP port " + std::to_string(params_.grant.udp_endpoint.port()));
       return;
     }
-    send_message({});
+    if (!send_message({})) return;
     ++unanswered_;
     arm_keepalive(bind_retry_interval);
     return;
@@ -160,7 +174,7 @@ void udp_session::on_keepalive_due() {
     finish(close_reason::server_silent, exit_code::ended_by_server, "the server stopped answering");
     return;
   }
-  send_message({});
+  if (!send_message({})) return;
   ++unanswered_;
   arm_keepalive(params_.keepalive);
 }
@@ -179,8 +193,19 @@ void udp_session::start_receive() {
 
 void udp_session::on_datagram(std::size_t size) {
   // The socket is connected, so the kernel delivers only the server's datagrams; still, each one
-  // is checked, and a bad one is dropped and counted, never shown.
-  auto datagram = libchat::decode_server_datagram(libchat::byte_view(receive_buffer_.data(), size));
+  // is checked, and a bad one is dropped and counted, never shown. Encrypted, it must open first:
+  // a forged source address gets a datagram past the connected socket, but only the server holds
+  // the key, and a captured datagram sent again fails the replay window.
+  libchat::byte_view plain(receive_buffer_.data(), size);
+  if (params_.grant.channel) {
+    auto opened = params_.grant.channel->open_server_datagram(plain, opened_buffer_);
+    if (!opened) {
+      ++dropped_;
+      return;
+    }
+    plain = libchat::byte_view(opened_buffer_.data(), *opened);
+  }
+  auto datagram = libchat::decode_server_datagram(plain);
   if (!datagram) {
     ++dropped_;
     return;

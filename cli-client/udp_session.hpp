@@ -2,6 +2,10 @@
 // keepalive timer that proves both sides are alive, the receive loop, and what the user's input
 // means. Datagrams are built and read by libchat; what to show is the frontend's business.
 //
+// Encrypted sessions (the grant carries a channel): every datagram we send is sealed (keepalives
+// and the leave message too), every datagram we receive must open before it is read; one that does
+// not (tampered, replayed, not from the server) is dropped and counted.
+//
 // Keepalives: right after the handshake one is sent every second until the first pong binds our
 // address (five unanswered: the server does not answer on UDP), then one every --keepalive
 // seconds; three in a row without a pong mean the server is gone.
@@ -11,6 +15,7 @@
 #include "handshake.hpp"
 
 #include <libchat/limits.hpp>
+#include <libchat/secure_channel.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
@@ -42,7 +47,8 @@ class udp_session final : public input_sink {
   void start();
   /// Valid once the io_context has stopped (see exit_codes.hpp).
   int exit_code() const noexcept { return exit_code_; }
-  /// Datagrams from the server that were dropped (malformed, invalid UTF-8, bad notice JSON).
+  /// Datagrams from the server that were dropped (malformed, invalid UTF-8, bad notice JSON, or
+  /// for an encrypted session one that did not open: replayed, failed authentication).
   std::uint64_t dropped() const noexcept { return dropped_; }
 
   bool submit_line(std::string_view line) override;
@@ -50,7 +56,8 @@ class udp_session final : public input_sink {
 
  private:
   bool send_text(std::string_view text);
-  void send_message(std::string_view message);
+  /// False when the session ended instead (the session key is used up).
+  bool send_message(std::string_view message);
   void leave();
   void finish(close_reason reason, int code, std::string why);
 
@@ -76,8 +83,13 @@ class udp_session final : public input_sink {
   int exit_code_ = 0;
   std::uint64_t dropped_ = 0;
 
+  // A sealed server datagram is larger than a plaintext one by the counter and the tag; one byte
+  // more lets an oversized datagram be seen instead of silently truncated.
+  static constexpr std::size_t receive_capacity = libchat::sealed_server_size(libchat::max_server_datagram) + 1;
+
   std::array<std::uint8_t, libchat::max_client_datagram> send_buffer_{};
-  std::array<std::uint8_t, libchat::receive_buffer_size> receive_buffer_{};
+  std::array<std::uint8_t, receive_capacity> receive_buffer_{};
+  std::array<std::uint8_t, receive_capacity> opened_buffer_{};  // an encrypted datagram, opened
 };
 
 }  // namespace chat_cli

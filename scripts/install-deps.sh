@@ -6,12 +6,30 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
-  libcrypto++-dev catch2 libspdlog-dev libedit-dev libncurses-dev
+  libcrypto++-dev catch2 libspdlog-dev libncurses-dev
 )
-if [[ "${1:-}" == "--test" ]]; then
-  # The test suite drives the terminal client through tmux.
-  packages+=(tmux)
-fi
+for flag in "$@"; do
+  case $flag in
+    --test)
+      # The test suite drives the terminal client through tmux; the desktop client's UI tests
+      # (desktop/) drive Debian's Chromium headless through playwright-core.
+      packages+=(tmux chromium)
+      ;;
+    --fuzz)
+      # fuzz/smoke.sh: clang-14 with libFuzzer and the sanitizer runtimes (libclang-rt-14-dev is
+      # only a Recommends of clang-14, which --no-install-recommends skips), and llvm-14 for
+      # llvm-symbolizer (readable stack traces in findings).
+      packages+=(clang-14 libclang-rt-14-dev llvm-14)
+      ;;
+    --perf)
+      # perf/: chat-bench --mqtt compares with the Mosquitto broker, driven through libmosquitto.
+      packages+=(mosquitto libmosquitto-dev)
+      ;;
+    *)
+      echo "install-deps.sh: ignoring unknown flag $flag" >&2
+      ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,5 +1,7 @@
 #include "config.hpp"
 
+#include "server_identity.hpp"
+
 #include <boost/program_options.hpp>
 
 #include <algorithm>
@@ -89,6 +91,19 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
       ("lobby-max-members", po::value<std::size_t>()->default_value(c.lobby.max_members),
        "Addresses the lobby relays to at once.");
 
+  po::options_description security("Encryption");
+  security.add_options()
+      ("key-file", po::value<std::string>(),
+       "The server's X25519 key, created on first start (mode 0600). Default: "
+       "$XDG_STATE_HOME/chat-server/server.key or ~/.local/state/chat-server/server.key. Its "
+       "fingerprint is printed at start-up: give it to users to pin (chat-client --server-key).")
+      ("allow-plaintext",
+       "Also accept unencrypted handshakes and rooms (older clients, trusted networks only: anyone on "
+       "the path can then read messages, passwords and tokens). Off by default.")
+      ("max-auth-failures", po::value<std::uint64_t>()->default_value(c.room.max_auth_failures),
+       "Sealed datagrams from a member's own address that may fail to authenticate before the member "
+       "is removed.");
+
   po::options_description passwords("Passwords");
   passwords.add_options()
       ("password-cost", po::value<unsigned>()->default_value(c.password.log2_cost),
@@ -99,7 +114,7 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
        "Password hashes waiting at most; more are answered with server_busy.");
 
   po::options_description all;
-  all.add(general).add(network).add(limits).add(passwords);
+  all.add(general).add(network).add(limits).add(security).add(passwords);
 
   po::variables_map vm;
   try {
@@ -142,6 +157,12 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
                   (!vm.count("udp-port") || in_range<unsigned>(vm, "udp-port", 0, 65535)) &&
                   (!vm.count("lobby-port") || in_range<unsigned>(vm, "lobby-port", 0, 65535));
   if (!ok) return {std::nullopt, 2};
+  const std::string level = vm["log-level"].as<std::string>();
+  if (level != "trace" && level != "debug" && level != "info" && level != "warn" && level != "error" &&
+      level != "critical" && level != "off") {
+    std::cerr << "chat-server: --log-level must be one of trace, debug, info, warn, error, critical, off\n";
+    return {std::nullopt, 2};
+  }
 
   const auto seconds = [&](const char* name) {
     return std::chrono::milliseconds(static_cast<long long>(vm[name].as<double>() * 1000.0));
@@ -167,6 +188,9 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
   c.hash_queue = vm["hash-queue"].as<std::size_t>();
   c.stats_interval = std::chrono::seconds(vm["stats-interval"].as<long>());
   c.log_level = vm["log-level"].as<std::string>();
+  c.key_file = vm.count("key-file") ? vm["key-file"].as<std::string>() : default_key_file();
+  c.allow_plaintext = vm.count("allow-plaintext") != 0;
+  c.room.max_auth_failures = vm["max-auth-failures"].as<std::uint64_t>();
   return {c, 0};
 }
 

@@ -30,6 +30,9 @@ struct server_config {
   unsigned hash_workers = 1;
   std::size_t hash_queue = 32;
 
+  std::string key_file;        ///< the server's static key; created on first start
+  bool allow_plaintext = false;  ///< accept unencrypted handshakes (trusted networks, older clients)
+
   std::size_t socket_buffer = 4u << 20;  ///< SO_RCVBUF/SO_SNDBUF request; the kernel may cap it
   std::chrono::seconds stats_interval{60};
   std::string log_level = "info";

@@ -86,7 +86,30 @@ void handshake_connection::on_request() {
     return finish(error_reply(frame_state::response, tcrp_error::server_busy,
                               "The server is busy; try again in a moment.", "max_handshakes"));
   }
-  auto request = libchat::parse_room_request(reader_.payload());
+  if (operation_ == static_cast<std::uint8_t>(libchat::operation::server_key))
+    return finish({frame_state::response, libchat::encode_server_key_response(ctx_.key.public_half())});
+
+  const std::string_view payload = reader_.payload();
+  boost::system::result<libchat::room_request> request = make_error_code(libchat::errc::bad_handshake);
+  if (libchat::is_sealed_request(payload)) {
+    secure_ = std::make_unique<libchat::server_handshake>(ctx_.key, operation_, room_);
+    request = secure_->open_request(payload);
+    sealed_ = request || request.error() != libchat::errc::bad_handshake;
+    if (!sealed_) {
+      return finish(error_reply(frame_state::response, tcrp_error::bad_request,
+                                "The encrypted request could not be opened; the client may hold an old copy of the "
+                                "server's key.",
+                                "bad_handshake"));
+    }
+  } else {
+    if (!ctx_.config.allow_plaintext) {
+      return finish(error_reply(frame_state::response, tcrp_error::encryption_required,
+                                "This server accepts encrypted clients only; update your client, or ask the operator "
+                                "to allow unencrypted ones.",
+                                "plaintext"));
+    }
+    request = libchat::parse_room_request(payload);
+  }
   if (!request) return finish(malformed(request.error()));
   request_ = std::move(*request);
   if (operation_ == static_cast<std::uint8_t>(libchat::operation::create_room)) return create_room();
@@ -116,15 +139,15 @@ void handshake_connection::create_room() {
 void handshake_connection::create_with(std::optional<libchat::password_hash> hash) {
   // The host's token is issued before anyone else can see the room, so the creator is the host.
   auto host = std::make_shared<room_host>(ctx_, room_, std::move(hash));
-  auto issued = host->admit(request_.username, ip_);
+  auto issued = host->admit(request_.username, ip_, channel_maker());
   if (!issued || !ctx_.rooms.insert(host)) {
     host->shutdown();  // nothing else holds it yet, so its strand is not needed
     return finish(error_reply(frame_state::completion, tcrp_error::room_exists,
                               "A room named " + quoted(room_) + " was created meanwhile; join it or pick another name."));
   }
-  ctx_.log.info("room {} created by '{}' from {}{}", quoted(room_), request_.username, peer_,
-                request_.password ? " (password-protected)" : "");
-  finish({frame_state::completion, libchat::encode_completion({true, issued->token, ctx_.udp_port, true})});
+  ctx_.log.info("room {} created by '{}' from {}{}{}", quoted(room_), request_.username, peer_,
+                request_.password ? ", password-protected" : "", sealed_ ? ", encrypted" : ", NOT encrypted");
+  finish({frame_state::completion, libchat::encode_completion(completion(*issued, true))});
 }
 
 void handshake_connection::join_room() {
@@ -164,13 +187,25 @@ void handshake_connection::join_checked_password(const std::shared_ptr<room_host
 
 void handshake_connection::join_admit(const std::shared_ptr<room_host>& host) {
   asio::post(host->strand(), [self = shared_from_this(), host] {
-    auto issued = host->admit(self->request_.username, self->ip_);
+    auto issued = host->admit(self->request_.username, self->ip_, self->channel_maker());
     self->come_back([self, issued] {
       if (!issued) return self->finish(self->admit_failed(issued.error()));
-      self->finish({frame_state::completion,
-                    libchat::encode_completion({false, issued->token, self->ctx_.udp_port, issued->host})});
+      self->finish({frame_state::completion, libchat::encode_completion(self->completion(*issued, false))});
     });
   });
+}
+
+libchat::channel_maker handshake_connection::channel_maker() {
+  if (!sealed_) return {};
+  // Runs on the room's strand while this connection waits for the answer.
+  return [self = shared_from_this()](std::uint64_t session) { return self->secure_->channel(session); };
+}
+
+libchat::completion_response handshake_connection::completion(const libchat::issued_token& issued,
+                                                               bool created) const {
+  libchat::completion_response r{created, issued.token, ctx_.udp_port, issued.host};
+  if (sealed_) r.session = issued.session;
+  return r;
 }
 
 void handshake_connection::come_back(std::function<void()> f) { asio::post(socket_.get_executor(), std::move(f)); }
@@ -185,6 +220,13 @@ handshake_connection::reply handshake_connection::admit_failed(boost::system::er
       return error_reply(frame_state::completion, tcrp_error::room_full,
                          "Room " + quoted(room_) + " is full (" + std::to_string(ctx_.config.room.max_members) +
                              " members).");
+    case libchat::errc::encryption_required:
+      return error_reply(frame_state::completion, tcrp_error::encryption_required,
+                         "Room " + quoted(room_) + " is encrypted; join it with a client that encrypts.");
+    case libchat::errc::encryption_mismatch:
+      return error_reply(frame_state::completion, tcrp_error::encryption_mismatch,
+                         "Room " + quoted(room_) +
+                             " is not encrypted; join it only if you accept that (chat-client --insecure).");
     default:
       return error_reply(frame_state::completion, tcrp_error::room_not_found,
                          "Room " + quoted(room_) + " closed before you could join.");
@@ -209,7 +251,11 @@ handshake_connection::reply handshake_connection::error_reply(frame_state state,
 }
 
 void handshake_connection::send(frame_state state, const std::string& payload, std::function<void()> next) {
-  out_ = libchat::encode_frame(operation_, state, room_, payload);
+  // Once the request opened, every reply is sealed to this client: its status, its token.
+  const std::string body = !sealed_                             ? payload
+                           : state == frame_state::response ? secure_->seal_response(payload)
+                                                            : secure_->seal_completion(payload);
+  out_ = libchat::encode_frame(operation_, state, room_, body);
   asio::async_write(socket_, asio::buffer(out_),
                     [self = shared_from_this(), next = std::move(next)](const boost::system::error_code& ec,
                                                                         std::size_t) {

@@ -8,6 +8,7 @@
 
 #include "libchat/error.hpp"
 #include "libchat/handshake.hpp"
+#include "libchat/secure_handshake.hpp"
 #include "libchat/tcrp.hpp"
 #include "libchat/tcrp_reader.hpp"
 #include "server_context.hpp"
@@ -56,6 +57,8 @@ class handshake_connection : public std::enable_shared_from_this<handshake_conne
   reply malformed(boost::system::error_code ec);
   reply busy_reply();
   reply admit_failed(boost::system::error_code ec);
+  libchat::channel_maker channel_maker();
+  libchat::completion_response completion(const libchat::issued_token& issued, bool created) const;
 
   /// Sends a frame, then runs `next` if it went out.
   void send(libchat::frame_state state, const std::string& payload, std::function<void()> next);
@@ -75,6 +78,8 @@ class handshake_connection : public std::enable_shared_from_this<handshake_conne
   libchat::ip_address ip_;
   libchat::tcrp_reader reader_;
   libchat::room_request request_;
+  std::unique_ptr<libchat::server_handshake> secure_;  // set for an encrypted request
+  bool sealed_ = false;                                // the request opened: every reply is sealed
   std::uint8_t operation_ = 0;  // echoed in replies
   std::string room_;            // echoed in replies
   std::vector<std::uint8_t> out_;

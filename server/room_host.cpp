@@ -32,6 +32,9 @@ class room_host::output final : public libchat::room_output {
         log.info("room '{}': token issued to '{}'", e.room, e.username);
         return;
       case kind::joined:
+        // A joined member's deadline becomes now + inactivity timeout, which can be earlier than
+        // its token's (a short --inactivity-timeout): the timer must be looked at again.
+        host_.deadline_may_be_earlier_ = true;
         ctx.rooms.bind_endpoint(e.endpoint, host_.shared_from_this());
         log.info("room '{}': '{}' joined from {}", e.room, e.username, e.endpoint.to_string());
         return;
@@ -39,6 +42,8 @@ class room_host::output final : public libchat::room_output {
       case kind::timed_out:
       case kind::unreachable:
       case kind::token_expired:
+      case kind::auth_failed:
+      case kind::key_limit:
       case kind::evicted:
         ctx.members.fetch_sub(1, std::memory_order_relaxed);
         if (e.joined) ctx.rooms.unbind_endpoint(e.endpoint, &host_);
@@ -49,10 +54,14 @@ class room_host::output final : public libchat::room_output {
                    e.what == kind::left          ? "left"
                    : e.what == kind::timed_out   ? "timed out"
                    : e.what == kind::unreachable ? "removed: address unreachable"
+                   : e.what == kind::auth_failed ? "removed: too many datagrams that failed to authenticate"
+                   : e.what == kind::key_limit   ? "removed: session key used up, must join again"
                                                  : "never joined: token expired");
         }
         return;
       case kind::closed:
+        // The name is free again at once: out of the table before anyone can read this line.
+        host_.remove_from_table();
         log.info("room '{}' closed ({})", e.room, e.reason);
         return;
       case kind::shut_down:
@@ -73,19 +82,20 @@ room_host::room_host(server_context& ctx, std::string name, std::optional<libcha
       room_(std::move(name), std::move(password), ctx.config.room) {}
 
 boost::system::result<libchat::issued_token> room_host::admit(std::string_view username,
-                                                              const libchat::ip_address& ip) {
+                                                              const libchat::ip_address& ip,
+                                                              const libchat::channel_maker& make_channel) {
   output out(*this);
-  auto issued = room_.admit(username, ip, now(), out);
+  auto issued = room_.admit(username, ip, now(), out, make_channel);
   after_change();
   return issued;
 }
 
 void room_host::on_datagram(const datagram_slot& slot) {
   output out(*this);
-  const auto outcome = room_.on_datagram(slot.decoded.token, slot.decoded.message, slot.from, now(), out);
+  const auto outcome = room_.on_datagram(slot.decoded, slot.from, now(), out);
   ctx_.stats.outcome(outcome);
-  // A datagram only pushes deadlines later, unless it closed the room (the host left).
-  if (room_.closed()) after_change();
+  // Most datagrams only push deadlines later; a first datagram or a close needs the timer's attention.
+  if (room_.closed() || deadline_may_be_earlier_) after_change();
 }
 
 void room_host::on_unreachable(const libchat::peer_address& endpoint) {
@@ -104,12 +114,10 @@ void room_host::after_change() {
   if (room_.closed()) {
     timer_.cancel();
     armed_for_.reset();
-    if (!removed_from_table_) {
-      removed_from_table_ = true;
-      ctx_.rooms.erase(name_, this);  // the name is free again at once
-    }
+    remove_from_table();
     return;
   }
+  deadline_may_be_earlier_ = false;
   const auto next = room_.next_deadline();
   if (!next) {
     timer_.cancel();
@@ -122,6 +130,12 @@ void room_host::after_change() {
   timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
     if (!ec) self->on_timer();
   });
+}
+
+void room_host::remove_from_table() {
+  if (removed_from_table_) return;
+  removed_from_table_ = true;
+  ctx_.rooms.erase(name_, this);
 }
 
 void room_host::on_timer() {

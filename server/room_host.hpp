@@ -30,7 +30,8 @@ class room_host : public std::enable_shared_from_this<room_host> {
 
   // The rest runs on the strand only.
   libchat::room& room() noexcept { return room_; }
-  boost::system::result<libchat::issued_token> admit(std::string_view username, const libchat::ip_address& ip);
+  boost::system::result<libchat::issued_token> admit(std::string_view username, const libchat::ip_address& ip,
+                                                     const libchat::channel_maker& make_channel = {});
   void on_datagram(const datagram_slot& slot);
   void on_unreachable(const libchat::peer_address& endpoint);
   void shutdown();
@@ -40,6 +41,7 @@ class room_host : public std::enable_shared_from_this<room_host> {
  private:
   class output;
   void on_timer();
+  void remove_from_table();
 
   server_context& ctx_;
   const std::string name_;
@@ -48,6 +50,7 @@ class room_host : public std::enable_shared_from_this<room_host> {
   std::optional<libchat::time_point> armed_for_;
   libchat::room room_;
   bool removed_from_table_ = false;
+  bool deadline_may_be_earlier_ = false;
 };
 
 }  // namespace chat_server

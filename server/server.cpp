@@ -28,11 +28,12 @@ constexpr std::chrono::seconds shutdown_grace{2};
 
 }  // namespace
 
-server::server(const server_config& config)
+server::server(const server_config& config, libchat::server_key key)
     : config_(config),
+      key_(std::move(key)),
       log_(make_logger(config_.log_level)),
       hashes_(config_.hash_workers, config_.hash_queue),
-      ctx_{io_, config_, stats_, *log_, rooms_, hashes_},
+      ctx_{io_, config_, stats_, *log_, rooms_, hashes_, key_},
       stop_signals_(io_, SIGINT, SIGTERM),
       stats_signal_(io_, SIGUSR1),
       stats_timer_(io_),
@@ -52,6 +53,9 @@ int server::run() {
   const std::string lobby = lobby_ ? address + ":" + std::to_string(lobby_->port()) : "off";
   log_->info("chat-server {} listening tcp={}:{} udp={}:{} lobby={} threads={}", LIBCHAT_VERSION, address,
              listener_->port(), address, relay_->port(), lobby, config_.threads);
+  log_->info("server key {} ({}); {}", key_.fingerprint(), config_.key_file,
+             config_.allow_plaintext ? "accepting encrypted and, as --allow-plaintext says, unencrypted handshakes"
+                                     : "accepting encrypted handshakes only");
   if (lobby_) {
     log_->warn("the lobby on port {} has no tokens: anyone who can forge a source address can point its traffic "
                "at a victim; use it only on a trusted network",

@@ -23,7 +23,7 @@ namespace chat_server {
 class server {
  public:
   /// Opens every socket; throws boost::system::system_error if one cannot be bound.
-  explicit server(const server_config& config);
+  server(const server_config& config, libchat::server_key key);
   ~server();
 
   /// Runs until SIGINT or SIGTERM has been handled; returns the process exit code.
@@ -39,6 +39,7 @@ class server {
   void finish_shutdown();
 
   server_config config_;
+  libchat::server_key key_;
   relay_memory memory_;  // outlives io_: destroying io_ returns pending handlers' memory here
   boost::asio::io_context io_;
   std::shared_ptr<spdlog::logger> log_;

@@ -8,6 +8,8 @@
 #include <boost/asio/io_context.hpp>
 #include <spdlog/logger.h>
 
+#include "libchat/secure_handshake.hpp"
+
 #include <atomic>
 #include <cstdint>
 
@@ -24,6 +26,7 @@ struct server_context {
   spdlog::logger& log;
   room_table& rooms;
   hash_pool& hashes;
+  const libchat::server_key& key;  ///< the server's static key, for encrypted handshakes
   udp_sender* sender = nullptr;  ///< set once the chat socket is open
   std::uint16_t udp_port = 0;    ///< the chat socket's port, told to clients in the completion
   std::atomic<std::size_t> handshakes{0};       ///< connections being served

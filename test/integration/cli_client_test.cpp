@@ -8,6 +8,7 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 
 #include <unistd.h>
 
@@ -15,14 +16,22 @@ using namespace chat_test;
 
 namespace {
 std::string server_address(const server_process& s) { return "127.0.0.1:" + std::to_string(s.tcp_port()); }
+
+// chat-client's arguments for talking to `s`: it encrypts by default and pins the server's key,
+// here in a known-servers file in the server's own temporary directory, never the user's.
+std::vector<std::string> client_args(const server_process& s, std::vector<std::string> args) {
+  const std::string known = (std::filesystem::path(s.key_file()).parent_path() / "known_servers").string();
+  args.insert(args.begin(), {"--server", server_address(s), "--known-servers", known});
+  return args;
+}
 }  // namespace
 
 TEST_CASE("two people chat through the terminal client", "[integration][cli]") {
   REQUIRE(have_tmux());
   server_process server;
-  tmux_client alice({"--server", server_address(server), "--create", "lobby", "--name", "alice"});
+  tmux_client alice(client_args(server, {"--create", "lobby", "--name", "alice"}));
   REQUIRE(alice.wait_for("you are in lobby as alice"));
-  tmux_client bob({"--server", server_address(server), "--join", "lobby", "--name", "bob"});
+  tmux_client bob(client_args(server, {"--join", "lobby", "--name", "bob"}));
   REQUIRE(bob.wait_for("you are in lobby as bob"));
   CHECK(alice.wait_for("bob joined"));
 
@@ -33,8 +42,10 @@ TEST_CASE("two people chat through the terminal client", "[integration][cli]") {
 
   // A line half typed stays put while a message arrives.
   alice.type("half a thou");
-  auto carol = join_member(server.tcp_port(), server.udp_port(), libchat::operation::join_room, "lobby", "carol");
-  carol.say("interrupting!");
+  // The room is encrypted (chat-client encrypts by default): carol joins encrypted too.
+  auto carol = join_secure(server.tcp_port(), server.udp_port(), libchat::operation::join_room, "lobby", "carol");
+  REQUIRE(carol.member);
+  carol.member->say("interrupting!");
   CHECK(alice.wait_for("carol: interrupting!"));
   CHECK(alice.screen().find("> half a thou") != std::string::npos);
   alice.type("ght");
@@ -52,11 +63,12 @@ TEST_CASE("two people chat through the terminal client", "[integration][cli]") {
 TEST_CASE("the terminal client shows control sequences instead of obeying them", "[integration][cli]") {
   REQUIRE(have_tmux());
   server_process server;
-  tmux_client alice({"--server", server_address(server), "--create", "lobby", "--name", "alice"});
+  tmux_client alice(client_args(server, {"--create", "lobby", "--name", "alice"}));
   REQUIRE(alice.wait_for("you are in lobby as alice"));
-  auto mallory = join_member(server.tcp_port(), server.udp_port(), libchat::operation::join_room, "lobby", "mallory");
+  auto mallory = join_secure(server.tcp_port(), server.udp_port(), libchat::operation::join_room, "lobby", "mallory");
+  REQUIRE(mallory.member);
   REQUIRE(alice.wait_for("mallory joined"));
-  mallory.say("\x1b[2J\x1b[Hgotcha");
+  mallory.member->say("\x1b[2J\x1b[Hgotcha");
   CHECK(alice.wait_for("mallory: ␛[2J␛[Hgotcha"));
   CHECK(alice.screen().find("you are in lobby as alice") != std::string::npos);  // not cleared
 }
@@ -64,7 +76,7 @@ TEST_CASE("the terminal client shows control sequences instead of obeying them",
 TEST_CASE("the terminal client asks for what its flags do not give", "[integration][cli]") {
   REQUIRE(have_tmux());
   server_process server({"--password-cost", "8"});
-  tmux_client alice({"--server", server_address(server)});
+  tmux_client alice(client_args(server, {}));
   REQUIRE(alice.wait_for("Your name:"));
   alice.type("alice");
   alice.press("Enter");
@@ -86,7 +98,7 @@ TEST_CASE("the terminal client asks for what its flags do not give", "[integrati
   REQUIRE(fd >= 0);
   REQUIRE(::write(fd, "guess\n", 6) == 6);
   ::close(fd);
-  tmux_client eve({"--server", server_address(server), "--join", "den", "--name", "eve", "--password-file", path});
+  tmux_client eve(client_args(server, {"--join", "den", "--name", "eve", "--password-file", path}));
   CHECK(eve.wait_for("Wrong password for room 'den'"));
   CHECK(eve.wait_for("EXIT=1"));
   ::unlink(path);
@@ -94,12 +106,12 @@ TEST_CASE("the terminal client asks for what its flags do not give", "[integrati
 
 TEST_CASE("json mode: one message per line in, one JSON object per event out", "[integration][cli]") {
   server_process server;
-  json_client host({"--server", server_address(server), "--create", "pipes", "--name", "host"});
+  json_client host(client_args(server, {"--create", "pipes", "--name", "host"}));
   auto connected = host.wait_for(R"("type":"connected")");
   REQUIRE(connected);
   CHECK(connected->find(R"("host":true)") != std::string::npos);
 
-  json_client guest({"--server", server_address(server), "--join", "pipes", "--name", "guest"});
+  json_client guest(client_args(server, {"--join", "pipes", "--name", "guest"}));
   REQUIRE(guest.wait_for(R"("type":"connected")"));
   CHECK(host.wait_for(R"("event":"joined","user":"guest")"));
 
@@ -118,7 +130,7 @@ TEST_CASE("json mode: one message per line in, one JSON object per event out", "
   CHECK(host.wait_for(R"("event":"left","user":"guest","reason":"leave")"));
 
   // A refused handshake is a JSON error and exit code 1.
-  json_client clash({"--server", server_address(server), "--create", "pipes", "--name", "other"});
+  json_client clash(client_args(server, {"--create", "pipes", "--name", "other"}));
   auto refused = clash.wait_for(R"("type":"error")");
   REQUIRE(refused);
   CHECK(refused->find(R"("error":"room_exists")") != std::string::npos);

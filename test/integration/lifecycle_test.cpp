@@ -33,7 +33,7 @@ TEST_CASE("a member who leaves is announced and loses its token", "[integration]
   CHECK(alice.udp->receive_message()->second == R"({"event":"left","user":"bob","reason":"leave"})");
   bob.say("am I still here?");
   CHECK(alice.udp->silent());
-  CHECK(server.stats().at("bad_token") == 1);
+  CHECK(server.settled_stats().at("bad_token") == 1);
   // The name is free again.
   CHECK(handshake(server.tcp_port(), operation::join_room, "lobby", "bob").completion);
 }
@@ -103,7 +103,7 @@ TEST_CASE("a member whose address is unreachable is removed", "[integration][lif
   }
   REQUIRE(left);
   CHECK(left->second == R"({"event":"left","user":"bob","reason":"unreachable"})");
-  CHECK(server.stats().at("icmp_errors") >= 3);
+  CHECK(server.settled_stats().at("icmp_errors") >= 3);
 }
 
 TEST_CASE("SIGTERM tells every member and exits 0", "[integration][lifecycle]") {
@@ -159,4 +159,14 @@ TEST_CASE("the lobby relays between addresses without tokens", "[integration][lo
 
   server.signal(SIGTERM);
   CHECK(ann.receive_message()->second == R"({"event":"server_shutdown"})");
+}
+
+TEST_CASE("a lone member who goes silent times out after the inactivity timeout, not the token's", "[integration][lifecycle]") {
+  // The first datagram moves a member's deadline from the token lifetime (30 s) to the inactivity
+  // timeout, which may be much shorter: the room's timer must follow.
+  server_process server({"--inactivity-timeout", "0.5"});
+  auto alice = create(server, "alone", "alice");
+  auto told = alice.udp->receive_message(std::chrono::seconds(3));
+  REQUIRE(told);
+  CHECK(told->second == R"({"event":"timeout"})");
 }

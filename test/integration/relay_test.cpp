@@ -26,7 +26,7 @@ struct room_of_three {
 };
 
 void check_accounting(server_process& server) {
-  auto s = server.stats();
+  auto s = server.settled_stats();
   CHECK(s.at("received") == s.at("relayed") + s.at("keepalive") + s.at("control") + s.at("dropped"));
 }
 }  // namespace
@@ -64,7 +64,7 @@ TEST_CASE("datagrams without a valid token, IP and port are dropped silently", "
     stranger.send("lobby", "not-even-a-token", "let me in");
     CHECK(stranger.silent());
     CHECK(room.alice.udp->silent(100ms));
-    auto s = server.stats();
+    auto s = server.settled_stats();
     CHECK(s.at("bad_token") == 2);
   }
   SECTION("the right token from another IP address") {
@@ -72,20 +72,20 @@ TEST_CASE("datagrams without a valid token, IP and port are dropped silently", "
     elsewhere.send("lobby", room.bob.token, "it's me, bob");
     CHECK(elsewhere.silent());
     CHECK(room.alice.udp->silent(100ms));
-    CHECK(server.stats().at("ip_mismatch") == 1);
+    CHECK(server.settled_stats().at("ip_mismatch") == 1);
   }
   SECTION("the right token from another port of the same IP") {
     udp_peer other_port(server.udp_port());
     other_port.send("lobby", room.bob.token, "still bob");
     CHECK(other_port.silent());
     CHECK(room.alice.udp->silent(100ms));
-    CHECK(server.stats().at("port_mismatch") == 1);
+    CHECK(server.settled_stats().at("port_mismatch") == 1);
   }
   SECTION("a room that does not exist") {
     udp_peer stranger(server.udp_port());
     stranger.send("elsewhere", room.bob.token, "hi");
     CHECK(stranger.silent());
-    CHECK(server.stats().at("unknown_room") == 1);
+    CHECK(server.settled_stats().at("unknown_room") == 1);
   }
   SECTION("malformed and oversized datagrams") {
     udp_peer stranger(server.udp_port());
@@ -95,14 +95,14 @@ TEST_CASE("datagrams without a valid token, IP and port are dropped silently", "
     stranger.send_raw({200, 4, 'l', 'o', 'b', 'b', 'y'});  // sizes longer than the datagram
     stranger.send_raw(std::vector<std::uint8_t>(4097, 'x'));
     CHECK(stranger.silent());
-    auto s = server.stats();
+    auto s = server.settled_stats();
     CHECK(s.at("malformed") == 4);
     CHECK(s.at("oversize") == 1);
   }
   SECTION("invalid UTF-8 from a member") {
     room.bob.say("bad \xC0\x80 bytes");
     CHECK(room.alice.udp->silent());
-    CHECK(server.stats().at("invalid_utf8") == 1);
+    CHECK(server.settled_stats().at("invalid_utf8") == 1);
   }
   check_accounting(server);
 }
@@ -128,7 +128,7 @@ TEST_CASE("chat text too long for the relay frame is refused, never cut", "[inte
   REQUIRE(got);
   CHECK(got->first == long_name);
   CHECK(got->second.size() == 3893);
-  CHECK(server.stats().at("too_long") == 1);
+  CHECK(server.settled_stats().at("too_long") == 1);
   check_accounting(server);
 }
 
@@ -159,5 +159,5 @@ TEST_CASE("rooms do not hear each other", "[integration][relay]") {
   // A token from room one is not valid in room two.
   a2.udp->send("two", a2.token, "sneaking in");
   CHECK(b1.udp->silent(200ms));
-  CHECK(server.stats().at("bad_token") == 1);
+  CHECK(server.settled_stats().at("bad_token") == 1);
 }

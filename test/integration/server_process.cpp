@@ -1,6 +1,8 @@
 #include "server_process.hpp"
 
+#include <algorithm>
 #include <csignal>
+#include <filesystem>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
@@ -16,8 +18,19 @@ namespace chat_test {
 
 std::string server_binary() { return CHAT_SERVER_PATH; }
 
-server_process::server_process(std::vector<std::string> extra_args) {
+server_process::server_process(std::vector<std::string> extra_args, bool encrypted_only) {
+  char dir[] = "/tmp/chat-server-test-XXXXXX";
+  if (!::mkdtemp(dir)) throw std::runtime_error("mkdtemp failed");
+  directory_ = dir;
+  key_file_ = directory_ + "/server.key";
   std::vector<std::string> args{server_binary(), "--port", "0", "--stats-interval", "0", "--threads", "2"};
+  const auto given = std::find(extra_args.begin(), extra_args.end(), "--key-file");
+  if (given != extra_args.end() && given + 1 != extra_args.end()) {
+    key_file_ = *(given + 1);  // the test's own key file (for example another server's)
+  } else {
+    args.insert(args.end(), {"--key-file", key_file_});
+  }
+  if (!encrypted_only) args.push_back("--allow-plaintext");
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -37,18 +50,23 @@ server_process::server_process(std::vector<std::string> extra_args) {
   }
   reader_ = std::thread([this, fd = pipe_fds[0]] { read_log(fd); });
 
-  if (!wait_for_log("listening tcp=", std::chrono::seconds(10))) throw std::runtime_error("no start-up line:\n" + log());
+  // The start-up lines end with the one that says which key and handshakes the server accepts.
+  const bool started = wait_for_log("; accepting ", std::chrono::seconds(10));
   const std::string text = log();
   std::smatch m;
-  if (!std::regex_search(text, m, std::regex(R"(listening tcp=\S+:(\d+) udp=\S+:(\d+) lobby=(\S+))")))
-    throw std::runtime_error("unexpected start-up line:\n" + text);
+  if (!started || !std::regex_search(text, m, std::regex(R"(listening tcp=\S+:(\d+) udp=\S+:(\d+) lobby=(\S+))"))) {
+    stop();  // a throwing constructor runs no destructor: clean up here
+    throw std::runtime_error("chat-server did not start:\n" + text);
+  }
   tcp_port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
   udp_port_ = static_cast<std::uint16_t>(std::stoi(m[2]));
   const std::string lobby = m[3];
   if (lobby != "off") lobby_port_ = static_cast<std::uint16_t>(std::stoi(lobby.substr(lobby.rfind(':') + 1)));
 }
 
-server_process::~server_process() {
+server_process::~server_process() { stop(); }
+
+void server_process::stop() {
   if (!exited_) {
     signal(SIGTERM);
     if (!wait_exit(std::chrono::seconds(5))) {
@@ -57,6 +75,8 @@ server_process::~server_process() {
     }
   }
   if (reader_.joinable()) reader_.join();
+  std::error_code ignored;
+  std::filesystem::remove_all(directory_, ignored);
 }
 
 void server_process::read_log(int fd) {
@@ -128,6 +148,16 @@ std::map<std::string, std::uint64_t> server_process::stats() {
     if (eq != std::string::npos) out[word.substr(0, eq)] = std::stoull(word.substr(eq + 1));
   }
   return out;
+}
+
+std::map<std::string, std::uint64_t> server_process::settled_stats() {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  for (;;) {
+    auto s = stats();
+    const bool balanced = s["received"] == s["relayed"] + s["keepalive"] + s["control"] + s["dropped"];
+    if (balanced || std::chrono::steady_clock::now() >= until) return s;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 }  // namespace chat_test

@@ -16,8 +16,10 @@ namespace chat_test {
 
 class server_process {
  public:
-  /// Starts chat-server with `--port 0` and the extra arguments, and waits for its start-up line.
-  explicit server_process(std::vector<std::string> extra_args = {});
+  /// Starts chat-server with `--port 0`, a key file of its own in a temporary directory, and the
+  /// extra arguments, and waits for its start-up line. Unless `encrypted_only`, it also accepts
+  /// plaintext handshakes (--allow-plaintext), which most tests speak through wire_client.
+  explicit server_process(std::vector<std::string> extra_args = {}, bool encrypted_only = false);
   ~server_process();
   server_process(const server_process&) = delete;
   server_process& operator=(const server_process&) = delete;
@@ -25,6 +27,8 @@ class server_process {
   std::uint16_t tcp_port() const { return tcp_port_; }
   std::uint16_t udp_port() const { return udp_port_; }
   std::optional<std::uint16_t> lobby_port() const { return lobby_port_; }
+  /// The key file the server was started with.
+  const std::string& key_file() const { return key_file_; }
 
   void signal(int sig) const;
   /// Waits for the process to exit; its exit code, or nullopt on timeout (or -signal if killed).
@@ -34,11 +38,18 @@ class server_process {
   std::string log() const;
   /// Asks for a stats line (SIGUSR1) and parses its key=value pairs, drop reasons included.
   std::map<std::string, std::uint64_t> stats();
+  /// Stats once every datagram received has its outcome counted: a datagram's outcome is counted
+  /// on its room's strand after its effects (the datagrams it caused) went out, so a snapshot
+  /// taken just then can be one short. Polls for up to 2 s; the caller checks the balance.
+  std::map<std::string, std::uint64_t> settled_stats();
 
  private:
   void read_log(int fd);
+  void stop();
 
   int pid_ = -1;
+  std::string directory_;
+  std::string key_file_;
   bool exited_ = false;
   int exit_code_ = 0;
   std::uint16_t tcp_port_ = 0, udp_port_ = 0;

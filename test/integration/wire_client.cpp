@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
@@ -167,5 +168,68 @@ member join_member(std::uint16_t tcp_port, std::uint16_t udp_port, libchat::oper
   return m;
 }
 
+
+libchat::public_key fetch_server_key(std::uint16_t port) {
+  const auto frames = tcrp_exchange(
+      port, libchat::encode_frame(static_cast<std::uint8_t>(libchat::operation::server_key),
+                                  libchat::frame_state::request, "", ""));
+  if (frames.size() != 1) throw std::runtime_error("no answer to operation 3");
+  auto key = libchat::parse_server_key_response(frames[0].payload);
+  if (!key) throw std::runtime_error("bad answer to operation 3: " + frames[0].payload);
+  return *key;
+}
+
+void secure_member::say(const std::string& text) {
+  std::array<std::uint8_t, libchat::max_client_datagram> out{};
+  auto n = channel->seal_client_datagram(room, libchat::as_bytes(text), out);
+  if (!n) throw std::runtime_error("cannot seal: " + n.error().message());
+  udp->send_raw(std::vector<std::uint8_t>(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(*n)));
+}
+
+std::optional<std::pair<std::string, std::string>> secure_member::receive_message(std::chrono::milliseconds timeout) {
+  auto d = udp->receive(timeout);
+  if (!d) return std::nullopt;
+  std::array<std::uint8_t, libchat::max_server_datagram> plain{};
+  auto n = channel->open_server_datagram(*d, plain);
+  if (!n) throw std::runtime_error("a datagram from the server did not open: " + n.error().message());
+  auto decoded = libchat::decode_server_datagram(libchat::byte_view(plain.data(), *n));
+  if (!decoded) throw std::runtime_error("malformed server datagram");
+  return std::pair{std::string(decoded->sender), std::string(libchat::as_text(decoded->text))};
+}
+
+secure_result join_secure(std::uint16_t tcp_port, std::uint16_t udp_port, libchat::operation op,
+                          const std::string& room, const std::string& username,
+                          const std::optional<std::string>& password,
+                          const std::optional<libchat::public_key>& server_key) {
+  const auto key = server_key ? *server_key : fetch_server_key(tcp_port);
+  libchat::client_handshake hs(key, static_cast<std::uint8_t>(op), room);
+  secure_result r;
+  r.frames = tcp_port ? tcrp_exchange(tcp_port, libchat::encode_frame(static_cast<std::uint8_t>(op),
+                                                                      libchat::frame_state::request, room,
+                                                                      hs.seal_request({username, password})))
+                      : std::vector<frame>{};
+  std::optional<libchat::completion_response> done;
+  for (const auto& f : r.frames) {
+    if (f.state == 1) {
+      auto response = hs.open_response(f.payload);
+      if (!response) throw std::runtime_error("state 1 did not open: " + f.payload);
+      if (auto* e = std::get_if<libchat::error_response>(&*response)) r.error = *e;
+    } else if (f.state == 2) {
+      auto completion = hs.open_completion(f.payload);
+      if (!completion) throw std::runtime_error("state 2 did not open");
+      if (auto* e = std::get_if<libchat::error_response>(&*completion)) r.error = *e;
+      else done = std::get<libchat::completion_response>(*completion);
+    }
+  }
+  if (!done) return r;
+  r.token = done->token;
+  if (!done->session) throw std::runtime_error("an encrypted completion without a session id");
+  secure_member m{room, hs.channel(*done->session), std::make_unique<udp_peer>(udp_port), done->host};
+  m.say("");
+  auto pong = m.receive_message();
+  if (!pong || pong->second != R"({"event":"pong"})") throw std::runtime_error("no pong for " + username);
+  r.member = std::move(m);
+  return r;
+}
 
 }  // namespace chat_test

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "libchat/handshake.hpp"
+#include "libchat/secure_handshake.hpp"
 #include "libchat/tcrp.hpp"
 
 #include <chrono>
@@ -78,5 +79,33 @@ member join_member(std::uint16_t tcp_port, std::uint16_t udp_port, libchat::oper
                    const std::string& username, const std::optional<std::string>& password = std::nullopt,
                    const std::string& ip = "127.0.0.1");
 
+
+/// Asks for the server's public key (operation 3).
+libchat::public_key fetch_server_key(std::uint16_t port);
+
+/// An encrypted member: every datagram sealed both ways through its channel.
+struct secure_member {
+  std::string room;
+  std::unique_ptr<libchat::secure_channel> channel;
+  std::unique_ptr<udp_peer> udp;
+  bool host = false;
+
+  void say(const std::string& text);
+  /// The next datagram opened and split as {sender, text}; nullopt on timeout. Throws if a
+  /// datagram does not open.
+  std::optional<std::pair<std::string, std::string>> receive_message(std::chrono::milliseconds timeout = 2s);
+};
+
+/// The encrypted handshake's outcome: a member (already joined: keepalive, pong), or the error.
+struct secure_result {
+  std::optional<secure_member> member;
+  std::optional<libchat::error_response> error;
+  std::string token;          ///< the token the completion carried (sealed on the wire)
+  std::vector<frame> frames;  ///< what went over TCP, for checking that nothing is in clear
+};
+secure_result join_secure(std::uint16_t tcp_port, std::uint16_t udp_port, libchat::operation op,
+                          const std::string& room, const std::string& username,
+                          const std::optional<std::string>& password = std::nullopt,
+                          const std::optional<libchat::public_key>& server_key = std::nullopt);
 
 }  // namespace chat_test

@@ -1,0 +1,23 @@
+// Decides whether to talk to the server whose key operation 3 returned: against --server-key, or
+// against the known-servers file (pinning the key on first contact). Prints what the user must
+// know; the file logic itself is in known_servers.hpp.
+#pragma once
+
+#include "options.hpp"
+
+#include <libchat/secure_handshake.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace chat_cli {
+
+/// Returns the exit code when the key must not be used (already reported, as a JSON error line
+/// in JSON mode): 3 for a key that is not the pinned one, 2 when the known-servers file cannot be
+/// read or placed. Remarks for the user (the first-contact line) are printed on stderr and also
+/// added to `remarks`, for a full-screen view to show them again.
+std::optional<int> trust_server_key(const client_options& options, const libchat::public_key& key,
+                                    std::vector<std::string>& remarks);
+
+}  // namespace chat_cli
