@@ -29,12 +29,12 @@ std::string token_text(const member_token& token) {
 }
 
 std::optional<member_token> parse_token(std::string_view text) noexcept {
-  if (text.size() != token_text_size) return std::nullopt;
-  const auto raw = detail::base64url_decode(text);
-  if (!raw || raw->size() != raw_bytes) return std::nullopt;
+  // Runs for every plaintext datagram: decode on the stack, never on the heap.
+  std::array<std::uint8_t, raw_bytes> raw{};
+  if (text.size() != token_text_size || !detail::base64url_decode_exact(text, raw)) return std::nullopt;
   member_token t;
-  (void)load_big_endian(byte_view(*raw).first(8), t.index);
-  std::copy(raw->begin() + 8, raw->end(), t.secret.begin());
+  (void)load_big_endian(byte_view(raw).first(8), t.index);
+  std::copy(raw.begin() + 8, raw.end(), t.secret.begin());
   return t;
 }
 

@@ -38,24 +38,29 @@ std::string base64url_encode(byte_view bytes) {
   return out;
 }
 
-std::optional<std::vector<std::uint8_t>> base64url_decode(std::string_view text) {
-  if (text.size() % 4 == 1) return std::nullopt;
-  std::vector<std::uint8_t> out;
-  out.reserve(text.size() * 3 / 4);
+bool base64url_decode_exact(std::string_view text, mutable_byte_view out) noexcept {
+  if (text.size() % 4 == 1 || text.size() * 6 / 8 != out.size()) return false;
   std::uint32_t acc = 0;
   int bits = 0;
+  std::size_t n = 0;
   for (char c : text) {
     const int d = decode_char(c);
-    if (d < 0) return std::nullopt;
+    if (d < 0) return false;
     acc = (acc << 6) | static_cast<std::uint32_t>(d);
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
-      out.push_back(static_cast<std::uint8_t>(acc >> bits));
+      out[n++] = static_cast<std::uint8_t>(acc >> bits);
       acc &= (1u << bits) - 1;
     }
   }
-  if (acc != 0) return std::nullopt;  // non-canonical: leftover bits must be zero
+  return acc == 0;  // non-canonical encodings (leftover bits set) are refused
+}
+
+std::optional<std::vector<std::uint8_t>> base64url_decode(std::string_view text) {
+  if (text.size() % 4 == 1) return std::nullopt;
+  std::vector<std::uint8_t> out(text.size() * 6 / 8);
+  if (!base64url_decode_exact(text, out)) return std::nullopt;
   return out;
 }
 

@@ -1,0 +1,38 @@
+// chat-bench: the load generator and measuring instrument for chat-server (issue 4).
+// perf/README.md explains each mode and how to read the figures.
+#include "interrupt.hpp"
+#include "options.hpp"
+#include "report.hpp"
+#include "runner.hpp"
+
+#include <cstdio>
+#include <iostream>
+
+int main(int argc, char** argv) {
+  const auto parsed = chat_bench::parse_options(argc, argv);
+  if (!parsed.opts) return parsed.exit_code;
+  const auto& o = *parsed.opts;
+  chat_bench::install_interrupt_handlers();
+
+  std::string command;
+  for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
+
+  chat_bench::runner runner(o);
+  const auto report = runner.run(command);
+  std::cout << (o.json ? chat_bench::format_json(report) : chat_bench::format_table(report)) << std::flush;
+  if (!report.error.empty()) {
+    std::cerr << "chat-bench: " << report.error << "\n";
+    return 1;
+  }
+  if (chat_bench::interrupted()) return 130;
+  if (o.require_zero_loss) {
+    for (const auto& p : report.phases) {
+      if ((p.mode == "fixed" || p.mode == "sweep") && (p.counts.delivered < p.expected || p.counts.sent == 0)) {
+        std::cerr << "chat-bench: " << p.target << " lost " << (p.expected - p.counts.delivered) << " of "
+                  << p.expected << " deliveries\n";
+        return 3;
+      }
+    }
+  }
+  return 0;
+}

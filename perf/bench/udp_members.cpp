@@ -1,0 +1,564 @@
+#include "udp_members.hpp"
+
+#include "clock.hpp"
+#include "interrupt.hpp"
+
+#include "libchat/datagram.hpp"
+#include "libchat/handshake.hpp"
+#include "libchat/tcrp.hpp"
+#include "libchat/tcrp_reader.hpp"
+
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <optional>
+#include <unordered_map>
+#include <stdexcept>
+#include <variant>
+
+namespace chat_bench {
+namespace {
+
+constexpr std::size_t dummy_token_bytes = 32;
+constexpr std::int64_t bind_retry_ns = 500 * ns_per_ms;
+constexpr int bind_attempts = 20;
+constexpr int handshake_attempts = 30;
+constexpr std::size_t direct_binds_in_flight = 256;
+constexpr std::uint64_t udp_tag = std::uint64_t{1} << 32;
+// Replies from the server are small; this is the limit of what a client should accept.
+constexpr std::size_t reply_payload_limit = 65536;
+
+std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+
+// A server → client datagram: a chat message to record or a notice.
+void classify_reply(std::span<const std::uint8_t> bytes, const auto& on_text, const auto& on_notice,
+                    const auto& on_malformed) {
+  if (bytes.empty() || bytes.size() < 1u + bytes[0]) return on_malformed();
+  const std::size_t name = bytes[0];
+  const auto* text = reinterpret_cast<const char*>(bytes.data()) + 1 + name;
+  const std::size_t length = bytes.size() - 1 - name;
+  if (name == 0) return on_notice(std::string_view(text, length));
+  on_text(std::span<const char>(text, length));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// udp_population
+
+udp_population::udp_population(const shape& layout, const population_options& options)
+    : layout_(layout), options_(options) {
+  if (options_.text_bytes < stamp_bytes) throw std::runtime_error("message size below the stamp size");
+  members_.resize(layout_.total());
+  for (std::uint32_t r = 0; r < layout_.rooms; ++r) {
+    for (std::uint32_t p = 0; p < layout_.members; ++p) {
+      auto& m = members_[static_cast<std::size_t>(r) * layout_.members + p];
+      m.id = r * layout_.members + p;
+      m.room = r;
+      m.position = p;
+    }
+  }
+}
+
+udp_population::~udp_population() {
+  for (auto& m : members_) close_fd(m.fd);
+}
+
+std::string udp_population::room_name(std::uint32_t room) const { return options_.name_prefix + "r" + std::to_string(room); }
+
+std::string udp_population::user_name(std::uint32_t position) { return "u" + std::to_string(position); }
+
+void udp_population::build_datagram(udp_member& m) {
+  std::vector<char> text(options_.text_bytes);
+  write_filler(text);
+  write_stamp(stamp{}, text);
+  const std::string room = room_name(m.room);
+  m.datagram.resize(2 + room.size() + m.token.size() + text.size());
+  const auto n = libchat::encode_client_datagram(room, m.token, libchat::as_bytes({text.data(), text.size()}),
+                                                 m.datagram);
+  if (!n) throw std::runtime_error("message too large for a datagram (--size)");
+  m.datagram.resize(*n);
+  m.text_at = *n - text.size();
+}
+
+void udp_population::leave_all() {
+  // The host's leave closes a chat-server room at once (one room_closed per member instead of a
+  // left notice per member to every other member), so hosts go first.
+  std::string leave(1, '\0');
+  leave += R"({"type":"leave"})";
+  std::size_t sent = 0;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (auto& m : members_) {
+      if (m.fd < 0 || (pass == 0) != (m.position == 0)) continue;
+      std::vector<std::uint8_t> out(m.text_at + leave.size());
+      std::memcpy(out.data(), m.datagram.data(), m.text_at);
+      std::memcpy(out.data() + m.text_at, leave.data(), leave.size());
+      [[maybe_unused]] const auto n = ::send(m.fd, out.data(), out.size(), MSG_DONTWAIT);
+      // Paced (about 50,000/s) so that a busy target's receive buffer takes them all: a lost
+      // leave would leave a member behind that times out later, in some other measurement.
+      if (++sent % 64 == 0) ::usleep(1000);
+    }
+  }
+  // Let the target take them in before the sockets close (and before the next set-up).
+  ::usleep(200'000);
+  for (auto& m : members_) close_fd(m.fd);
+}
+
+// ---------------------------------------------------------------------------------------------
+// setup_driver: one epoll loop for the handshakes in flight and the members waiting for a pong.
+
+class setup_driver {
+ public:
+  explicit setup_driver(udp_population& population) : pop_(population) {
+    epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+    if (epoll_fd_ < 0) throw std::runtime_error(errno_text("epoll_create1"));
+    deadline_ = now_ns() + pop_.options_.timeout_ns;
+  }
+  ~setup_driver() {
+    for (auto& j : jobs_) close_fd(j.fd);
+    close_fd(epoll_fd_);
+  }
+
+  void run_handshakes(const endpoint& tcp_server) {
+    tcp_server_ = tcp_server;
+    handshaking_ = true;
+    for (auto& m : pop_.members_) {
+      if (m.position == 0) queue_.push_back({m.id, 0});
+    }
+    creates_left_ = pop_.layout_.rooms;
+    loop();
+  }
+
+  void run_direct(const endpoint& udp_server) {
+    udp_server_ = udp_server;
+    local_ = any_port(udp_server);
+    // The loopback address the kernel would pick is fine for a direct bind.
+    for (auto& m : pop_.members_) {
+      std::string token = udp_population::user_name(m.position) + "@" + std::to_string(m.room);
+      if (token.size() < dummy_token_bytes) token.append(dummy_token_bytes - token.size(), '~');
+      m.token = std::move(token);
+      direct_queue_.push_back(m.id);
+    }
+    loop();
+  }
+
+ private:
+  enum class stage { connecting, reading };
+  struct job {
+    int fd = -1;
+    std::uint32_t member = 0;
+    stage at = stage::connecting;
+    std::optional<libchat::tcrp_reader> reader;
+    std::vector<std::uint8_t> request;
+    bool accepted = false;
+  };
+  struct queued {
+    std::uint32_t member;
+    std::int64_t not_before;
+  };
+
+  bool finished() const { return bound_ == pop_.members_.size(); }
+
+  void loop() {
+    std::int64_t next_progress = now_ns() + ns_per_s;
+    std::int64_t next_retry_scan = now_ns() + 100 * ns_per_ms;
+    std::array<epoll_event, 256> events{};
+    while (!finished()) {
+      const std::int64_t now = now_ns();
+      if (interrupted()) throw std::runtime_error("interrupted during set-up");
+      if (now > deadline_) {
+        throw std::runtime_error("set-up of " + pop_.options_.label + " timed out: " + status());
+      }
+      launch(now);
+      if (now >= next_retry_scan) {
+        resend_keepalives(now);
+        next_retry_scan = now + 100 * ns_per_ms;
+      }
+      if (pop_.options_.progress && now >= next_progress) {
+        std::fprintf(stderr, "setup %s: %s\n", pop_.options_.label.c_str(), status().c_str());
+        next_progress = now + ns_per_s;
+      }
+      const int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), 20);
+      if (n < 0 && errno != EINTR) throw std::runtime_error(errno_text("epoll_wait"));
+      for (int i = 0; i < n; ++i) {
+        const std::uint64_t tag = events[static_cast<std::size_t>(i)].data.u64;
+        if (tag & udp_tag) {
+          on_udp(static_cast<std::uint32_t>(tag & 0xffffffffu));
+        } else {
+          on_tcp(static_cast<std::size_t>(tag), events[static_cast<std::size_t>(i)].events);
+        }
+      }
+    }
+    if (pop_.options_.progress) std::fprintf(stderr, "setup %s: %s\n", pop_.options_.label.c_str(), status().c_str());
+  }
+
+  std::string status() const {
+    std::string s;
+    if (handshaking_) {
+      s += "handshakes " + std::to_string(handshakes_done_) + "/" + std::to_string(pop_.members_.size()) +
+           " (" + std::to_string(busy_retries_) + " busy retries), ";
+    }
+    return s + "bound " + std::to_string(bound_) + "/" + std::to_string(pop_.members_.size());
+  }
+
+  void launch(std::int64_t now) {
+    if (handshaking_) {
+      if (creates_left_ == 0 && !joins_queued_) {
+        joins_queued_ = true;
+        for (auto& m : pop_.members_) {
+          if (m.position != 0) queue_.push_back({m.id, 0});
+        }
+      }
+      std::size_t scanned = queue_.size();
+      while (active_jobs_ < pop_.options_.handshake_concurrency && scanned-- > 0 && !queue_.empty()) {
+        const queued q = queue_.front();
+        queue_.pop_front();
+        if (q.not_before > now) {
+          queue_.push_back(q);
+          continue;
+        }
+        start_handshake(q.member);
+      }
+    }
+    while (!direct_queue_.empty() && binding_ < direct_binds_in_flight) {
+      const std::uint32_t m = direct_queue_.front();
+      direct_queue_.pop_front();
+      start_bind(m, local_, udp_server_);
+    }
+  }
+
+  void start_handshake(std::uint32_t member) {
+    const auto& m = pop_.members_[member];
+    const int fd = ::socket(tcp_server_.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw std::runtime_error(errno_text("socket"));
+    if (::connect(fd, tcp_server_.get(), tcp_server_.length) != 0 && errno != EINPROGRESS) {
+      ::close(fd);
+      return retry(member, "connect failed");
+    }
+    std::size_t slot = 0;
+    if (!free_slots_.empty()) {
+      slot = free_slots_.back();
+      free_slots_.pop_back();
+    } else {
+      slot = jobs_.size();
+      jobs_.emplace_back();
+    }
+    job& j = jobs_[slot];
+    j = job{};
+    j.fd = fd;
+    j.member = member;
+    const auto op = m.position == 0 ? libchat::operation::create_room : libchat::operation::join_room;
+    j.request = libchat::encode_frame(static_cast<std::uint8_t>(op), libchat::frame_state::request,
+                                      pop_.room_name(m.room),
+                                      libchat::encode_room_request({udp_population::user_name(m.position), {}}));
+    j.reader.emplace(libchat::tcrp_direction::to_client, reply_payload_limit);
+    epoll_event ev{};
+    ev.events = EPOLLOUT | EPOLLIN;
+    ev.data.u64 = slot;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+    ++active_jobs_;
+  }
+
+  void finish_job(std::size_t slot) {
+    job& j = jobs_[slot];
+    close_fd(j.fd);  // closing also removes it from the epoll set
+    j.reader.reset();
+    free_slots_.push_back(slot);
+    --active_jobs_;
+  }
+
+  void retry(std::uint32_t member, const char* why) {
+    if (++attempts_[member] > handshake_attempts) {
+      throw std::runtime_error("handshake for " + describe(member) + " kept failing: " + why);
+    }
+    ++busy_retries_;
+    const std::int64_t backoff = std::min<std::int64_t>(50 * ns_per_ms * attempts_[member], ns_per_s);
+    queue_.push_back({member, now_ns() + backoff});
+  }
+
+  std::string describe(std::uint32_t member) const {
+    const auto& m = pop_.members_[member];
+    return "'" + udp_population::user_name(m.position) + "' in room '" + pop_.room_name(m.room) + "'";
+  }
+
+  void on_tcp(std::size_t slot, std::uint32_t events) {
+    job& j = jobs_[slot];
+    if (j.fd < 0) return;
+    if (j.at == stage::connecting) {
+      int error = 0;
+      socklen_t len = sizeof error;
+      ::getsockopt(j.fd, SOL_SOCKET, SO_ERROR, &error, &len);
+      if (error != 0) {
+        const auto member = j.member;
+        finish_job(slot);
+        return retry(member, "connection refused");
+      }
+      if (!(events & EPOLLOUT)) return;
+      // The request is a few dozen bytes: one send takes it into an empty socket buffer.
+      const ssize_t n = ::send(j.fd, j.request.data(), j.request.size(), MSG_NOSIGNAL);
+      if (n != static_cast<ssize_t>(j.request.size())) {
+        const auto member = j.member;
+        finish_job(slot);
+        return retry(member, "request not sent");
+      }
+      j.at = stage::reading;
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.u64 = slot;
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, j.fd, &ev);
+    }
+    read_replies(slot);
+  }
+
+  void read_replies(std::size_t slot) {
+    job& j = jobs_[slot];
+    bool eof = false;
+    for (;;) {
+      auto space = j.reader->prepare();
+      if (space.empty()) {
+        if (!handle_frame(slot)) return;  // the job is finished
+        continue;
+      }
+      const ssize_t n = ::recv(j.fd, space.data(), space.size(), 0);
+      if (n > 0) {
+        j.reader->commit(static_cast<std::size_t>(n));
+        continue;
+      }
+      if (n == 0) eof = true;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+      break;
+    }
+    if (j.reader->state() == libchat::tcrp_reader::status::failed) {
+      throw std::runtime_error("malformed reply to the handshake of " + describe(j.member) + ": " +
+                               j.reader->error().message());
+    }
+    // Closed without a (complete) reply: the server was far past its handshake bound.
+    const auto member = j.member;
+    finish_job(slot);
+    retry(member, eof ? "closed without a reply" : "read failed");
+  }
+
+  // Returns false once the job is finished (success or retry), true to read on.
+  bool handle_frame(std::size_t slot) {
+    job& j = jobs_[slot];
+    if (j.reader->state() == libchat::tcrp_reader::status::failed) {
+      throw std::runtime_error("malformed reply to the handshake of " + describe(j.member) + ": " +
+                               j.reader->error().message());
+    }
+    const auto state = static_cast<libchat::frame_state>(j.reader->header()->state);
+    const std::string payload(j.reader->payload());
+    const auto member = j.member;
+    if (state == libchat::frame_state::response) {
+      auto parsed = libchat::parse_response(payload);
+      if (!parsed) throw std::runtime_error("unreadable response for " + describe(member));
+      if (auto* error = std::get_if<libchat::error_response>(&*parsed)) {
+        finish_job(slot);
+        return refused(member, *error);
+      }
+      j.accepted = true;
+      j.reader.emplace(libchat::tcrp_direction::to_client, reply_payload_limit);
+      return true;
+    }
+    auto parsed = libchat::parse_final_response(payload);
+    if (!parsed) throw std::runtime_error("unreadable completion for " + describe(member));
+    if (auto* error = std::get_if<libchat::error_response>(&*parsed)) {
+      finish_job(slot);
+      return refused(member, *error);
+    }
+    const auto& done = std::get<libchat::completion_response>(*parsed);
+    auto& m = pop_.members_[member];
+    m.token = done.token;
+    // The token is bound to the IP address of the TCP connection: bind the UDP socket to it.
+    endpoint local;
+    local.length = sizeof local.address;
+    ::getsockname(j.fd, reinterpret_cast<sockaddr*>(&local.address), &local.length);
+    finish_job(slot);
+    ++handshakes_done_;
+    if (m.position == 0) --creates_left_;
+    start_bind(member, any_port(local), tcp_server_.with_port(done.udp_port));
+    return false;
+  }
+
+  bool refused(std::uint32_t member, const libchat::error_response& error) {
+    if (error.error == libchat::tcrp_error::server_busy) {
+      retry(member, "server_busy");
+      return false;
+    }
+    throw std::runtime_error("handshake for " + describe(member) + " refused: " +
+                             std::string(libchat::wire_name(error.error)) + ": " + error.message);
+  }
+
+  void start_bind(std::uint32_t member, const endpoint& local, const endpoint& server) {
+    auto& m = pop_.members_[member];
+    m.fd = ::socket(server.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (m.fd < 0) throw std::runtime_error(errno_text("socket (raise ulimit -n?)"));
+    if (::bind(m.fd, local.get(), local.length) != 0 || ::connect(m.fd, server.get(), server.length) != 0) {
+      throw std::runtime_error(errno_text("UDP bind/connect"));
+    }
+    pop_.build_datagram(m);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = udp_tag | member;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, m.fd, &ev);
+    waiting_.push_back({member, now_ns() + bind_retry_ns});
+    ++binding_;
+    bind_attempts_[member] = 1;
+    [[maybe_unused]] const auto n = ::send(m.fd, m.datagram.data(), m.text_at, MSG_DONTWAIT);
+  }
+
+  void resend_keepalives(std::int64_t now) {
+    for (auto& w : waiting_) {
+      auto& m = pop_.members_[w.member];
+      if (m.bound || w.not_before > now) continue;
+      if (++bind_attempts_[w.member] > bind_attempts) {
+        throw std::runtime_error("no pong for " + describe(w.member) + " after " + std::to_string(bind_attempts) +
+                                 " keepalives");
+      }
+      [[maybe_unused]] const auto n = ::send(m.fd, m.datagram.data(), m.text_at, MSG_DONTWAIT);
+      w.not_before = now + bind_retry_ns;
+    }
+    std::erase_if(waiting_, [this](const queued& w) { return pop_.members_[w.member].bound; });
+  }
+
+  void on_udp(std::uint32_t member) {
+    auto& m = pop_.members_[member];
+    std::array<std::uint8_t, 4096> buf{};
+    for (int i = 0; i < 64; ++i) {
+      const ssize_t n = ::recv(m.fd, buf.data(), buf.size(), MSG_DONTWAIT);
+      if (n < 0) return;
+      classify_reply(
+          std::span<const std::uint8_t>(buf.data(), static_cast<std::size_t>(n)), [](std::span<const char>) {},
+          [&](std::string_view notice) {
+            if (!m.bound && notice.find("\"pong\"") != std::string_view::npos) {
+              m.bound = true;
+              ++bound_;
+              --binding_;
+            }
+          },
+          [] {});
+    }
+  }
+
+  udp_population& pop_;
+  int epoll_fd_ = -1;
+  std::int64_t deadline_ = 0;
+  endpoint tcp_server_;
+  endpoint udp_server_;
+  endpoint local_;
+  bool handshaking_ = false;
+  std::deque<queued> queue_;
+  std::deque<std::uint32_t> direct_queue_;
+  std::uint32_t creates_left_ = 0;
+  bool joins_queued_ = false;
+  std::vector<job> jobs_;
+  std::vector<std::size_t> free_slots_;
+  std::size_t active_jobs_ = 0;
+  std::vector<queued> waiting_;
+  std::size_t binding_ = 0;
+  std::size_t bound_ = 0;
+  std::size_t handshakes_done_ = 0;
+  std::size_t busy_retries_ = 0;
+  std::unordered_map<std::uint32_t, int> attempts_;
+  std::unordered_map<std::uint32_t, int> bind_attempts_;
+};
+
+void udp_population::handshake_and_bind(const endpoint& tcp_server) {
+  setup_driver driver(*this);
+  driver.run_handshakes(tcp_server);
+}
+
+void udp_population::bind_direct(const endpoint& udp_server) {
+  setup_driver driver(*this);
+  driver.run_direct(udp_server);
+}
+
+// ---------------------------------------------------------------------------------------------
+// udp_worker
+
+namespace {
+constexpr std::size_t receive_batch = 16;
+constexpr std::size_t receive_bytes = libchat::max_server_datagram + 2;
+constexpr std::uint32_t wake_tag = 0xffffffffu;
+}  // namespace
+
+struct udp_worker::buffers {
+  std::array<std::array<std::uint8_t, receive_bytes>, receive_batch> data{};
+  std::array<iovec, receive_batch> vectors{};
+  std::array<mmsghdr, receive_batch> messages{};
+  std::array<epoll_event, 256> events{};
+};
+
+udp_worker::udp_worker(std::size_t index, std::size_t count, std::int64_t keepalive_ns,
+                       std::vector<udp_member*> members)
+    : load_worker(index, count, keepalive_ns), members_(std::move(members)), buffers_(std::make_unique<buffers>()) {
+  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd_ < 0) throw std::runtime_error(errno_text("epoll_create1"));
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u32 = wake_tag;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd(), &ev);
+  for (std::size_t i = 0; i < members_.size(); ++i) {
+    ev.data.u32 = static_cast<std::uint32_t>(i);
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, members_[i]->fd, &ev) != 0) {
+      throw std::runtime_error(errno_text("epoll_ctl"));
+    }
+    member_ids_.push_back(members_[i]->id);
+  }
+  for (std::size_t i = 0; i < receive_batch; ++i) {
+    buffers_->vectors[i] = {buffers_->data[i].data(), buffers_->data[i].size()};
+    buffers_->messages[i].msg_hdr.msg_iov = &buffers_->vectors[i];
+    buffers_->messages[i].msg_hdr.msg_iovlen = 1;
+  }
+}
+
+udp_worker::~udp_worker() {
+  stop();
+  close_fd(epoll_fd_);
+}
+
+void udp_worker::wait_and_receive(std::int64_t timeout_ns) {
+  const timespec timeout{static_cast<time_t>(timeout_ns / ns_per_s), static_cast<long>(timeout_ns % ns_per_s)};
+  auto& events = buffers_->events;
+  const int n = ::epoll_pwait2(epoll_fd_, events.data(), static_cast<int>(events.size()), &timeout, nullptr);
+  for (int i = 0; i < n; ++i) {
+    const std::uint32_t tag = events[static_cast<std::size_t>(i)].data.u32;
+    if (tag == wake_tag) {
+      drain_wake();
+    } else {
+      receive_from(tag);
+    }
+  }
+}
+
+void udp_worker::receive_from(std::size_t m) {
+  auto& b = *buffers_;
+  // Level-triggered: one batch per wake-up; what is left makes the socket ready again.
+  const int got = ::recvmmsg(members_[m]->fd, b.messages.data(), receive_batch, MSG_DONTWAIT, nullptr);
+  if (got <= 0) return;
+  const std::int64_t now = now_ns();
+  for (std::size_t i = 0; i < static_cast<std::size_t>(got); ++i) {
+    classify_reply(
+        std::span<const std::uint8_t>(b.data[i].data(), b.messages[i].msg_len),
+        [&](std::span<const char> text) { record_text(text, now); },
+        [&](std::string_view notice) { record_notice(notice); }, [&] { record_malformed(); });
+  }
+}
+
+bool udp_worker::send_chat(std::size_t m, const stamp& s) {
+  auto& member = *members_[m];
+  write_stamp(s, std::span<char>(reinterpret_cast<char*>(member.datagram.data() + member.text_at), stamp_bytes));
+  return ::send(member.fd, member.datagram.data(), member.datagram.size(), MSG_DONTWAIT) >= 0;
+}
+
+bool udp_worker::send_keepalive(std::size_t m) {
+  auto& member = *members_[m];
+  return ::send(member.fd, member.datagram.data(), member.text_at, MSG_DONTWAIT) >= 0;
+}
+
+}  // namespace chat_bench
