@@ -2,6 +2,7 @@
 
 #include "datagram_slot.hpp"
 #include "room_table.hpp"
+#include "send_batch.hpp"
 #include "udp_sender.hpp"
 
 #include <spdlog/spdlog.h>
@@ -18,8 +19,10 @@ class room_host::output final : public libchat::room_output {
  public:
   explicit output(room_host& host) : host_(host) {}
 
+  ~output() { send_batch::local().flush(); }
+
   void send(const libchat::peer_address& to, libchat::byte_view datagram) override {
-    host_.ctx_.sender->send(to, datagram);
+    send_batch::local().add(*host_.ctx_.sender, to, datagram);
   }
 
   void on_event(const libchat::room_event& e) override {

@@ -37,4 +37,30 @@ void udp_sender::send(const libchat::peer_address& to, libchat::byte_view datagr
   }
 }
 
+void udp_sender::send_many(mmsghdr* messages, std::size_t count) noexcept {
+  std::size_t done = 0;
+  int earlier_errors = 0;
+  while (done < count) {
+    const int n = ::sendmmsg(fd_, messages + done, static_cast<unsigned>(count - done), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      stats_.add(counter::sent, static_cast<std::uint64_t>(n));
+      done += static_cast<std::size_t>(n);
+      continue;
+    }
+    const int error = errno;
+    if (reports_earlier_error(error) && earlier_errors++ < 3) {
+      // As in send(): a report about an earlier datagram, consumed by this call.
+      error_reported_.store(true, std::memory_order_release);
+      continue;
+    }
+    if (error == EAGAIN || error == EWOULDBLOCK || error == ENOBUFS) {
+      // The socket buffer is full: the rest would only be late. Drop and count them.
+      stats_.add(counter::send_would_block, count - done);
+      return;
+    }
+    stats_.add(counter::send_error);  // this message only; go on with the next
+    ++done;
+  }
+}
+
 }  // namespace chat_server

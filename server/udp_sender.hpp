@@ -9,6 +9,8 @@
 
 #include <atomic>
 
+#include <sys/socket.h>
+
 namespace chat_server {
 
 /// The errno values by which a socket with IP_RECVERR reports an ICMP error queued for it.
@@ -19,6 +21,10 @@ class udp_sender {
   udp_sender(int fd, bool ipv6, counters& stats) noexcept : fd_(fd), ipv6_(ipv6), stats_(stats) {}
 
   void send(const libchat::peer_address& to, libchat::byte_view datagram) noexcept;
+  /// Sends `count` prepared messages with as few sendmmsg calls as the kernel allows. Messages
+  /// the socket buffer cannot take are dropped and counted, as with send().
+  void send_many(mmsghdr* messages, std::size_t count) noexcept;
+  bool ipv6() const noexcept { return ipv6_; }
 
   /// True (once) if a send came upon an ICMP report for an earlier datagram since the last call:
   /// the receive path then reads the error queue to find out which member it concerns.
