@@ -65,6 +65,9 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
        "trusted networks.")
       ("threads", po::value<unsigned>()->default_value(c.threads),
        "Threads running the I/O pool (default: the number of cores).")
+      ("receive-sockets", po::value<unsigned>(),
+       "UDP sockets that share the chat port (SO_REUSEPORT), each with its own receive loop "
+       "(default: one per thread).")
       ("socket-buffer", po::value<std::size_t>()->default_value(c.socket_buffer),
        "Bytes requested for the UDP socket's receive and send buffers (the kernel caps this at "
        "net.core.rmem_max / wmem_max).");
@@ -155,6 +158,7 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
                   in_range<unsigned>(vm, "password-cost", 1, 24) &&
                   in_range<unsigned>(vm, "hash-workers", 1, 64) && in_range<long>(vm, "stats-interval", 0, 86400) &&
                   (!vm.count("udp-port") || in_range<unsigned>(vm, "udp-port", 0, 65535)) &&
+                  (!vm.count("receive-sockets") || in_range<unsigned>(vm, "receive-sockets", 1, 64)) &&
                   (!vm.count("lobby-port") || in_range<unsigned>(vm, "lobby-port", 0, 65535));
   if (!ok) return {std::nullopt, 2};
   const std::string level = vm["log-level"].as<std::string>();
@@ -172,6 +176,7 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
   c.udp_port = vm.count("udp-port") ? static_cast<std::uint16_t>(vm["udp-port"].as<unsigned>()) : c.tcp_port;
   if (vm.count("lobby-port")) c.lobby_port = static_cast<std::uint16_t>(vm["lobby-port"].as<unsigned>());
   c.threads = vm["threads"].as<unsigned>();
+  c.receive_sockets = vm.count("receive-sockets") ? vm["receive-sockets"].as<unsigned>() : c.threads;
   c.socket_buffer = vm["socket-buffer"].as<std::size_t>();
   c.max_payload = vm["max-payload"].as<std::size_t>();
   c.handshake_timeout = seconds("handshake-timeout");

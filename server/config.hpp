@@ -18,6 +18,7 @@ struct server_config {
   std::uint16_t udp_port = 9000;
   std::optional<std::uint16_t> lobby_port;  ///< off unless set; 0 picks a free port
   unsigned threads = 1;
+  unsigned receive_sockets = 1;  ///< UDP sockets sharing the chat port (SO_REUSEPORT)
 
   std::size_t max_payload = 8192;
   std::chrono::milliseconds handshake_timeout{5000};

@@ -3,7 +3,6 @@
 #include "server.hpp"
 #include "server_identity.hpp"
 
-#include <boost/system/system_error.hpp>
 
 #include <iostream>
 
@@ -20,9 +19,9 @@ int main(int argc, char* argv[]) {
   try {
     chat_server::server server(*parsed.config, std::move(key->key));
     return server.run();
-  } catch (const boost::system::system_error& e) {
-    // Start-up failures such as a port already in use: say so and exit non-zero.
-    std::cerr << "chat-server: cannot start: " << e.what() << "\n";
+  } catch (const chat_server::startup_error& e) {
+    // A port already in use, an address that is not one: say so and exit non-zero.
+    std::cerr << "chat-server: " << e.what() << "\n";
     return 1;
   }
 }

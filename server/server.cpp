@@ -38,12 +38,31 @@ server::server(const server_config& config, libchat::server_key key)
       stats_signal_(io_, SIGUSR1),
       stats_timer_(io_),
       shutdown_deadline_(io_) {
-  const auto address = asio::ip::make_address(config_.bind_address);
-  relay_.emplace(ctx_, memory_, asio::ip::udp::endpoint(address, config_.udp_port));
+  boost::system::error_code bad_address;
+  const auto address = asio::ip::make_address(config_.bind_address, bad_address);
+  if (bad_address) throw startup_error("--bind " + config_.bind_address + " is not an IP address");
+  // TCP first: its bind fails if another server holds the port, before the UDP sockets (which
+  // share their port through SO_REUSEPORT) could join that server's.
+  const auto where = [&](std::uint16_t port) { return config_.bind_address + ":" + std::to_string(port); };
+  try {
+    listener_.emplace(ctx_, asio::ip::tcp::endpoint(address, config_.tcp_port));
+  } catch (const boost::system::system_error& e) {
+    throw startup_error("cannot listen on TCP " + where(config_.tcp_port) + ": " + e.code().message());
+  }
+  try {
+    relay_.emplace(ctx_, memory_, asio::ip::udp::endpoint(address, config_.udp_port), config_.receive_sockets);
+  } catch (const boost::system::system_error& e) {
+    throw startup_error("cannot open UDP " + where(config_.udp_port) + ": " + e.code().message());
+  }
   ctx_.sender = &relay_->sender();
   ctx_.udp_port = relay_->port();
-  listener_.emplace(ctx_, asio::ip::tcp::endpoint(address, config_.tcp_port));
-  if (config_.lobby_port) lobby_.emplace(ctx_, asio::ip::udp::endpoint(address, *config_.lobby_port));
+  if (config_.lobby_port) {
+    try {
+      lobby_.emplace(ctx_, asio::ip::udp::endpoint(address, *config_.lobby_port));
+    } catch (const boost::system::system_error& e) {
+      throw startup_error("cannot open the lobby on UDP " + where(*config_.lobby_port) + ": " + e.code().message());
+    }
+  }
 }
 
 server::~server() = default;

@@ -17,12 +17,18 @@
 
 #include <memory>
 #include <optional>
+#include <stdexcept>
 
 namespace chat_server {
 
+/// A reason the server cannot start (a port in use, a bad address), in words for the operator.
+struct startup_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 class server {
  public:
-  /// Opens every socket; throws boost::system::system_error if one cannot be bound.
+  /// Opens every socket; throws startup_error if one cannot be opened.
   server(const server_config& config, libchat::server_key key);
   ~server();
 

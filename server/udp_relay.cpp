@@ -13,6 +13,7 @@
 
 #include <array>
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 namespace chat_server {
@@ -23,45 +24,58 @@ namespace {
 constexpr int batches_per_wakeup = 8;
 }  // namespace
 
-udp_relay::udp_relay(server_context& ctx, relay_memory& memory, const asio::ip::udp::endpoint& bind)
-    : ctx_(ctx), socket_(ctx.io, bind.protocol()), ipv6_(bind.address().is_v6()), memory_(memory) {
-  if (ipv6_) socket_.set_option(asio::ip::v6_only(false));
-  const int buffer = static_cast<int>(std::min<std::size_t>(ctx.config.socket_buffer, 1u << 30));
-  socket_.set_option(asio::socket_base::receive_buffer_size(buffer));
-  socket_.set_option(asio::socket_base::send_buffer_size(buffer));
-  // Ask the kernel to report ICMP errors for datagrams we send (unreachable members). Without
-  // this, Linux keeps them invisible on an unconnected socket.
-  const int on = 1;
-  ::setsockopt(socket_.native_handle(), IPPROTO_IP, IP_RECVERR, &on, sizeof on);
-  if (ipv6_) ::setsockopt(socket_.native_handle(), IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof on);
-  socket_.bind(bind);
-  socket_.non_blocking(true);
-  sender_.emplace(socket_.native_handle(), ipv6_, ctx.stats);
+udp_relay::udp_relay(server_context& ctx, relay_memory& memory, const asio::ip::udp::endpoint& bind, unsigned sockets)
+    : ctx_(ctx), ipv6_(bind.address().is_v6()), memory_(memory) {
+  asio::ip::udp::endpoint where = bind;
+  for (unsigned i = 0; i < std::max(1u, sockets); ++i) {
+    sockets_.push_back(std::make_unique<socket_type>(ctx.io, bind.protocol()));
+    open(*sockets_.back(), where, sockets > 1);
+    where.port(sockets_.front()->local_endpoint().port());  // port 0: the others join the chosen one
+  }
+  sender_.emplace(sockets_.front()->native_handle(), ipv6_, ctx.stats);
 }
 
-void udp_relay::start() { wait(); }
+void udp_relay::open(socket_type& socket, const asio::ip::udp::endpoint& bind, bool shared) {
+  if (ipv6_) socket.set_option(asio::ip::v6_only(false));
+  const int buffer = static_cast<int>(std::min<std::size_t>(ctx_.config.socket_buffer, 1u << 30));
+  socket.set_option(asio::socket_base::receive_buffer_size(buffer));
+  socket.set_option(asio::socket_base::send_buffer_size(buffer));
+  const int on = 1;
+  if (shared) ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on);
+  // Ask the kernel to report ICMP errors for datagrams we send (unreachable members). Without
+  // this, Linux keeps them invisible on an unconnected socket.
+  ::setsockopt(socket.native_handle(), IPPROTO_IP, IP_RECVERR, &on, sizeof on);
+  if (ipv6_) ::setsockopt(socket.native_handle(), IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof on);
+  socket.bind(bind);
+  socket.non_blocking(true);
+}
+
+void udp_relay::start() {
+  for (auto& socket : sockets_) wait(*socket);
+}
 
 void udp_relay::stop() {
   boost::system::error_code ignored;
-  socket_.close(ignored);
+  for (auto& socket : sockets_) socket->close(ignored);
 }
 
-void udp_relay::wait() {
-  socket_.async_wait(asio::socket_base::wait_read, [this](const boost::system::error_code& ec) {
+void udp_relay::wait(socket_type& socket) {
+  socket.async_wait(asio::socket_base::wait_read, [this, &socket](const boost::system::error_code& ec) {
     if (ec) return;  // closed at shutdown
-    on_readable();
+    on_readable(socket);
   });
 }
 
-void udp_relay::on_readable() {
-  if (sender_->take_error_report()) read_error_queue();
+void udp_relay::on_readable(socket_type& socket) {
+  // ICMP reports concern what the first socket sent.
+  if (&socket == sockets_.front().get() && sender_->take_error_report()) read_error_queue(socket);
   for (int i = 0; i < batches_per_wakeup; ++i) {
-    if (receive_batch() < batch_size) break;  // the socket is drained
+    if (receive_batch(socket) < batch_size) break;  // the socket is drained
   }
-  wait();
+  wait(socket);
 }
 
-std::size_t udp_relay::receive_batch() {
+std::size_t udp_relay::receive_batch(socket_type& socket) {
   std::array<datagram_slot*, batch_size> slots{};
   std::array<mmsghdr, batch_size> messages{};
   std::array<iovec, batch_size> vectors{};
@@ -80,20 +94,20 @@ std::size_t udp_relay::receive_batch() {
     // Every slot is in flight: read one datagram into a scratch buffer just to count and drop it,
     // so that the socket keeps draining and the accounting stays exact.
     std::array<std::uint8_t, 1> sink{};
-    const ssize_t n = ::recv(socket_.native_handle(), sink.data(), sink.size(), MSG_DONTWAIT | MSG_TRUNC);
+    const ssize_t n = ::recv(socket.native_handle(), sink.data(), sink.size(), MSG_DONTWAIT | MSG_TRUNC);
     if (n < 0) return 0;
     ctx_.stats.add(counter::received);
     ctx_.stats.drop(libchat::errc::overloaded);
     return 1;
   }
 
-  const int got = ::recvmmsg(socket_.native_handle(), messages.data(), static_cast<unsigned>(ready), MSG_DONTWAIT,
+  const int got = ::recvmmsg(socket.native_handle(), messages.data(), static_cast<unsigned>(ready), MSG_DONTWAIT,
                              nullptr);
   const int error = got < 0 ? errno : 0;
   const std::size_t received = got > 0 ? static_cast<std::size_t>(got) : 0;
   const bool would_block = error == EAGAIN || error == EWOULDBLOCK;
   // With IP_RECVERR, an ICMP report for an earlier send surfaces here as an error.
-  if (reports_earlier_error(error)) read_error_queue();
+  if (reports_earlier_error(error)) read_error_queue(socket);
   for (std::size_t i = 0; i < received; ++i) {
     datagram_slot* slot = slots[i];
     ctx_.stats.add(counter::received);
@@ -135,7 +149,7 @@ void udp_relay::route(datagram_slot* slot) {
                                                     }));
 }
 
-void udp_relay::read_error_queue() {
+void udp_relay::read_error_queue(socket_type& socket) {
   // Each queued report names the destination of the datagram that failed.
   for (int i = 0; i < 64; ++i) {
     std::array<std::uint8_t, 64> payload{};
@@ -149,7 +163,7 @@ void udp_relay::read_error_queue() {
     msg.msg_iovlen = 1;
     msg.msg_control = control.data();
     msg.msg_controllen = control.size();
-    if (::recvmsg(socket_.native_handle(), &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return;
+    if (::recvmsg(socket.native_handle(), &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return;
     bool unreachable = false;
     for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
       if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||

@@ -1,6 +1,9 @@
-// The chat socket's receive path, the hot path: wait until readable, read a batch with recvmmsg
+// The chat port's receive path, the hot path: wait until readable, read a batch with recvmmsg
 // straight into pooled slots, drop what cannot be routed (counted), and hand each datagram to its
 // room's strand. No heap allocation, no logging and no lock but the room table's shared lock.
+//
+// Several sockets share the port (SO_REUSEPORT), one receive loop each, so that the pool's threads
+// receive in parallel; the kernel keeps each client on one socket. Sends all go out of the first.
 #pragma once
 
 #include "datagram_slot.hpp"
@@ -11,7 +14,9 @@
 
 #include <boost/asio/ip/udp.hpp>
 
+#include <memory>
 #include <optional>
+#include <vector>
 
 namespace chat_server {
 
@@ -29,9 +34,11 @@ struct relay_memory {
 
 class udp_relay {
  public:
-  udp_relay(server_context& ctx, relay_memory& memory, const boost::asio::ip::udp::endpoint& bind);
+  /// Opens `sockets` sockets on the endpoint (at least one).
+  udp_relay(server_context& ctx, relay_memory& memory, const boost::asio::ip::udp::endpoint& bind,
+            unsigned sockets);
 
-  std::uint16_t port() const { return socket_.local_endpoint().port(); }
+  std::uint16_t port() const { return sockets_.front()->local_endpoint().port(); }
   udp_sender& sender() noexcept { return *sender_; }
   std::uint64_t handler_heap_fallbacks() const noexcept { return memory_.handlers.fallbacks(); }
 
@@ -41,14 +48,16 @@ class udp_relay {
  private:
   static constexpr std::size_t batch_size = 32;
 
-  void wait();
-  void on_readable();
-  std::size_t receive_batch();
+  using socket_type = boost::asio::ip::udp::socket;
+  void open(socket_type& socket, const boost::asio::ip::udp::endpoint& bind, bool shared);
+  void wait(socket_type& socket);
+  void on_readable(socket_type& socket);
+  std::size_t receive_batch(socket_type& socket);
   void route(datagram_slot* slot);
-  void read_error_queue();
+  void read_error_queue(socket_type& socket);
 
   server_context& ctx_;
-  boost::asio::ip::udp::socket socket_;
+  std::vector<std::unique_ptr<socket_type>> sockets_;
   bool ipv6_;
   std::optional<udp_sender> sender_;
   relay_memory& memory_;
