@@ -6,6 +6,7 @@
 #include "libchat/address.hpp"
 #include "libchat/datagram.hpp"
 #include "libchat/password.hpp"
+#include "libchat/rate_limit.hpp"
 #include "libchat/room_output.hpp"
 #include "libchat/secure_channel.hpp"
 #include "libchat/token.hpp"
@@ -29,6 +30,8 @@ struct room_limits {
   std::chrono::milliseconds token_ttl{30'000};              ///< time to send the first datagram
   unsigned unreachable_limit = 3;                           ///< consecutive ICMP errors that remove a member
   std::uint64_t max_auth_failures = 1000;                   ///< sealed datagrams from the member's address that fail to open
+  rate_limit chat{10, 30};   ///< chat and control messages per member (relays out = this × (members − 1))
+  rate_limit joins{1, 10};   ///< tokens issued per room, so that join/leave notices stay bounded
 };
 
 struct issued_token {
@@ -58,7 +61,8 @@ class room {
   /// password, if any, is the caller's to check first (it is slow). With `make_channel`, the
   /// member is an encrypted one: its datagrams are sealed both ways. A room is encrypted or not
   /// as its host is. Fails with room_closed, name_taken, room_full, encryption_required (a
-  /// plaintext join to an encrypted room) or encryption_mismatch (the other way round).
+  /// plaintext join to an encrypted room), encryption_mismatch (the other way round) or
+  /// rate_limited (joins come faster than limits.joins allows).
   boost::system::result<issued_token> admit(std::string_view username, const ip_address& ip, time_point now,
                                             room_output& out, const channel_maker& make_channel = {});
 
@@ -91,8 +95,10 @@ class room {
     peer_address endpoint;  // valid when joined
     bool joined = false;
     time_point last_seen;   // issue time until joined
-    std::uint8_t unreachable = 0;
+    unsigned unreachable = 0;
     std::unique_ptr<secure_channel> channel;  // encrypted members only
+    token_bucket chat;                        // limits.chat
+    time_point told_rate_limited{};           // the last rate_limited notice, at most one a second
   };
   enum class removal : std::uint8_t { left, timed_out, unreachable, token_expired, auth_failed, key_limit };
 
@@ -100,6 +106,7 @@ class room {
   datagram_outcome handle_message(std::size_t index, byte_view message, const peer_address& from, time_point now,
                                   room_output& out);
   datagram_outcome check_sender(const member& m, const peer_address& from) const noexcept;
+  datagram_outcome drop_rate_limited(member& m, time_point now, room_output& out);
   void send_to(member& m, byte_view datagram, room_output& out);
   void accept_from(std::size_t index, const peer_address& from, time_point now, room_output& out);
   void relay(std::size_t sender, byte_view text, room_output& out);
@@ -119,6 +126,7 @@ class room {
   std::vector<member> members_;
   std::unordered_map<std::uint64_t, std::uint32_t> by_token_;  // token index → position in members_
   std::uint64_t host_token_ = 0;
+  token_bucket joins_;
   bool encrypted_ = false;
   bool closed_ = false;
 };
