@@ -92,7 +92,17 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
       ("unreachable-limit", po::value<unsigned>()->default_value(c.room.unreachable_limit),
        "ICMP unreachable reports in a row that remove a member.")
       ("lobby-max-members", po::value<std::size_t>()->default_value(c.lobby.max_members),
-       "Addresses the lobby relays to at once.");
+       "Addresses the lobby relays to at once.")
+      ("chat-rate", po::value<double>()->default_value(c.room.chat.per_second),
+       "Chat messages per second a member may send on average (0: no limit). Past it, messages are "
+       "dropped and the sender is told (rate_limited), so that one member cannot flood a room.")
+      ("chat-burst", po::value<double>()->default_value(c.room.chat.burst),
+       "Chat messages a member may send at once before --chat-rate applies.")
+      ("join-rate", po::value<double>()->default_value(c.room.joins.per_second),
+       "Joins per second a room accepts on average (0: no limit), which bounds its join and leave "
+       "notices; past it a join is answered with rate_limited.")
+      ("join-burst", po::value<double>()->default_value(c.room.joins.burst),
+       "Joins a room accepts at once before --join-rate applies.");
 
   po::options_description security("Encryption");
   security.add_options()
@@ -155,6 +165,8 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
                   in_range<double>(vm, "inactivity-timeout", 0.05, 86400) &&
                   in_range<double>(vm, "token-ttl", 0.05, 86400) &&
                   in_range<unsigned>(vm, "unreachable-limit", 1, 255) &&
+                  in_range<double>(vm, "chat-rate", 0, 1e6) && in_range<double>(vm, "chat-burst", 0, 1e6) &&
+                  in_range<double>(vm, "join-rate", 0, 1e6) && in_range<double>(vm, "join-burst", 0, 1e6) &&
                   in_range<unsigned>(vm, "password-cost", 1, 24) &&
                   in_range<unsigned>(vm, "hash-workers", 1, 64) && in_range<long>(vm, "stats-interval", 0, 86400) &&
                   (!vm.count("udp-port") || in_range<unsigned>(vm, "udp-port", 0, 65535)) &&
@@ -187,6 +199,8 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
   c.room.token_ttl = seconds("token-ttl");
   c.room.unreachable_limit = vm["unreachable-limit"].as<unsigned>();
   c.lobby.max_members = vm["lobby-max-members"].as<std::size_t>();
+  c.room.chat = {vm["chat-rate"].as<double>(), std::max(1.0, vm["chat-burst"].as<double>())};
+  c.room.joins = {vm["join-rate"].as<double>(), std::max(1.0, vm["join-burst"].as<double>())};
   c.lobby.inactivity_timeout = c.room.inactivity_timeout;
   c.password.log2_cost = static_cast<std::uint8_t>(vm["password-cost"].as<unsigned>());
   c.hash_workers = vm["hash-workers"].as<unsigned>();

@@ -220,6 +220,10 @@ handshake_connection::reply handshake_connection::admit_failed(boost::system::er
       return error_reply(frame_state::completion, tcrp_error::room_full,
                          "Room " + quoted(room_) + " is full (" + std::to_string(ctx_.config.room.max_members) +
                              " members).");
+    case libchat::errc::rate_limited:
+      return error_reply(frame_state::completion, tcrp_error::rate_limited,
+                         "Room " + quoted(room_) + " is taking joins too fast; try again in a few seconds.",
+                         "join_rate");
     case libchat::errc::encryption_required:
       return error_reply(frame_state::completion, tcrp_error::encryption_required,
                          "Room " + quoted(room_) + " is encrypted; join it with a client that encrypts.");

@@ -50,6 +50,7 @@ class category final : public boost::system::error_category {
       case errc::replay: return "a datagram counter seen before or too old";
       case errc::auth_failed: return "a datagram that does not authenticate";
       case errc::key_limit: return "the session key reached its limit";
+      case errc::rate_limited: return "over a rate limit";
     }
     return "unknown libchat error";
   }
@@ -61,7 +62,7 @@ struct wire_entry {
   int status;
 };
 
-constexpr std::array<wire_entry, 10> wire_table{{
+constexpr std::array<wire_entry, 11> wire_table{{
     {tcrp_error::bad_request, "bad_request", 400},
     {tcrp_error::bad_password, "bad_password", 401},
     {tcrp_error::room_not_found, "room_not_found", 404},
@@ -72,6 +73,7 @@ constexpr std::array<wire_entry, 10> wire_table{{
     {tcrp_error::internal_error, "internal_error", 500},
     {tcrp_error::encryption_required, "encryption_required", 426},
     {tcrp_error::encryption_mismatch, "encryption_mismatch", 409},
+    {tcrp_error::rate_limited, "rate_limited", 429},
 }};
 
 }  // namespace
@@ -121,6 +123,7 @@ std::string_view errc_name(errc e) noexcept {
     case errc::replay: return "replay";
     case errc::auth_failed: return "auth_failed";
     case errc::key_limit: return "key_limit";
+    case errc::rate_limited: return "rate_limited";
   }
   return "unknown";
 }
@@ -158,6 +161,7 @@ tcrp_error to_tcrp_error(errc e) noexcept {
     case errc::server_busy: return tcrp_error::server_busy;
     case errc::encryption_required: return tcrp_error::encryption_required;
     case errc::encryption_mismatch: return tcrp_error::encryption_mismatch;
+    case errc::rate_limited: return tcrp_error::rate_limited;
     default: return tcrp_error::bad_request;
   }
 }

@@ -23,6 +23,7 @@ constexpr std::string_view pong_json = R"({"event":"pong"})";
 constexpr std::string_view shutdown_json = R"({"event":"server_shutdown"})";
 constexpr std::string_view timeout_json = R"({"event":"timeout"})";
 constexpr std::string_view too_long_json = R"({"event":"error","error":"too_long"})";
+constexpr std::string_view rate_limited_json = R"({"event":"error","error":"rate_limited"})";
 
 }  // namespace
 
@@ -80,11 +81,14 @@ boost::system::result<issued_token> room::admit(std::string_view username, const
   for (const auto& m : members_)
     if (m.username == username) return make_error_code(errc::name_taken);
   if (members_.size() >= limits_.max_members) return make_error_code(errc::room_full);
+  if (members_.empty()) joins_ = token_bucket(limits_.joins, now);
+  if (!joins_.take(now)) return make_error_code(errc::rate_limited);
 
   member m;
   m.username = std::string(username);
   m.ip = ip;
   m.last_seen = now;
+  m.chat = token_bucket(limits_.chat, now);
   do {
     m.token = generate_token();
   } while (by_token_.contains(m.token.index));  // 2^-64 per try; cheap to rule out
@@ -158,6 +162,7 @@ datagram_outcome room::handle_message(std::size_t index, byte_view message, cons
       send_notice(m, pong_json, out);
       return {datagram_outcome::kind::keepalive};
     case message_kind::control: {
+      if (!m.chat.take(now)) return drop_rate_limited(m, now, out);
       const auto control = parse_control(message);
       if (!control) return datagram_outcome::drop(errc::bad_control);
       // The only control message is leave. A token that leaves before its first datagram never
@@ -170,6 +175,7 @@ datagram_outcome room::handle_message(std::size_t index, byte_view message, cons
   }
   if (!is_valid_utf8(message)) return datagram_outcome::drop(errc::invalid_utf8);
   accept_from(index, from, now, out);
+  if (!m.chat.take(now)) return drop_rate_limited(m, now, out);
   if (message.size() > max_text_bytes(m.username.size())) {
     // Refused, never cut: the sender is told why.
     send_notice(m, too_long_json, out);
@@ -177,6 +183,15 @@ datagram_outcome room::handle_message(std::size_t index, byte_view message, cons
   }
   relay(index, message, out);
   return {datagram_outcome::kind::relayed};
+}
+
+datagram_outcome room::drop_rate_limited(member& m, time_point now, room_output& out) {
+  // Tell the sender, but at most once a second: the notice must not become a flood of its own.
+  if (m.joined && now - m.told_rate_limited >= std::chrono::seconds(1)) {
+    m.told_rate_limited = now;
+    send_notice(m, rate_limited_json, out);
+  }
+  return datagram_outcome::drop(errc::rate_limited);
 }
 
 void room::send_to(member& m, byte_view datagram, room_output& out) {

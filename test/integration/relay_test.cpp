@@ -44,9 +44,9 @@ TEST_CASE("a message is relayed to every other member and not back to the sender
   }
   CHECK(room.bob.udp->silent());
 
-  // Many in a row arrive, in order, on loopback.
-  for (int i = 0; i < 50; ++i) room.alice.say("line " + std::to_string(i));
-  for (int i = 0; i < 50; ++i) {
+  // A burst (up to the per-member limit, 30) arrives whole and in order, on loopback.
+  for (int i = 0; i < 29; ++i) room.alice.say("line " + std::to_string(i));
+  for (int i = 0; i < 29; ++i) {
     auto got = room.carol.udp->receive_message();
     REQUIRE(got);
     CHECK(got->second == "line " + std::to_string(i));
@@ -142,6 +142,21 @@ TEST_CASE("a keepalive is answered with pong and never relayed", "[integration][
   CHECK(pong->second == R"({"event":"pong"})");
   CHECK(room.alice.udp->silent());
   CHECK(room.bob.udp->silent(50ms));
+}
+
+TEST_CASE("a member sending faster than the limit is told, and the room is not flooded", "[integration][relay]") {
+  server_process server({"--chat-rate", "5", "--chat-burst", "10"});
+  room_of_three room(server);
+  for (int i = 0; i < 40; ++i) room.bob.say("spam " + std::to_string(i));
+  int relayed = 0;
+  while (room.alice.udp->receive_message(300ms)) ++relayed;
+  CHECK(relayed >= 10);
+  CHECK(relayed <= 12);  // the burst, and what the rate refilled meanwhile
+  auto told = room.bob.udp->receive_message();
+  REQUIRE(told);
+  CHECK(told->second == R"({"event":"error","error":"rate_limited"})");
+  CHECK(room.bob.udp->silent(100ms));  // told once, not once per datagram
+  CHECK(server.settled_stats().at("rate_limited") >= 28);
 }
 
 TEST_CASE("rooms do not hear each other", "[integration][relay]") {

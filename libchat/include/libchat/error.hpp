@@ -57,6 +57,7 @@ enum class errc : std::uint8_t {
   replay,               ///< a sealed datagram whose counter was seen or is too old
   auth_failed,          ///< a sealed datagram whose tag does not verify
   key_limit,            ///< a session key sealed as many datagrams as it may
+  rate_limited,         ///< over a rate limit (chat messages per member, joins per room, handshakes per address)
 };
 
 const boost::system::error_category& libchat_category() noexcept;
@@ -80,6 +81,7 @@ enum class tcrp_error : std::uint8_t {
   internal_error,
   encryption_required,
   encryption_mismatch,
+  rate_limited,
 };
 
 /// The code's spelling on the wire ("room_not_found").
