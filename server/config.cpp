@@ -91,6 +91,22 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
        "Seconds a new token has to send its first datagram; a room whose host never does is closed.")
       ("unreachable-limit", po::value<unsigned>()->default_value(c.room.unreachable_limit),
        "ICMP unreachable reports in a row that remove a member.")
+      ("max-handshakes-per-ip", po::value<std::size_t>()->default_value(c.per_address.handshakes),
+       "Handshakes in progress at once from one IP address.")
+      ("handshake-rate", po::value<double>()->default_value(c.per_address.handshake_rate.per_second),
+       "New handshakes per second from one IP address, on average (0: no limit); past it, "
+       "rate_limited.")
+      ("handshake-burst", po::value<double>()->default_value(c.per_address.handshake_rate.burst),
+       "Handshakes from one IP address at once before --handshake-rate applies.")
+      ("max-rooms-per-ip", po::value<std::size_t>()->default_value(c.per_address.rooms),
+       "Rooms one IP address may host at once.")
+      ("max-tokens-per-ip", po::value<std::size_t>()->default_value(c.per_address.tokens),
+       "Memberships (tokens) one IP address may hold at once, across rooms.")
+      ("password-failures", po::value<unsigned>()->default_value(c.per_address.password_failures),
+       "Wrong passwords one IP address may try for one room within --password-window; then its "
+       "joins to that room are refused (rate_limited) without hashing anything.")
+      ("password-window", po::value<long>()->default_value(c.per_address.password_window.count()),
+       "Seconds over which --password-failures counts.")
       ("lobby-max-members", po::value<std::size_t>()->default_value(c.lobby.max_members),
        "Addresses the lobby relays to at once.")
       ("chat-rate", po::value<double>()->default_value(c.room.chat.per_second),
@@ -165,6 +181,10 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
                   in_range<double>(vm, "inactivity-timeout", 0.05, 86400) &&
                   in_range<double>(vm, "token-ttl", 0.05, 86400) &&
                   in_range<unsigned>(vm, "unreachable-limit", 1, 255) &&
+                  in_range<std::size_t>(vm, "max-handshakes-per-ip", 1, 1'000'000) &&
+                  in_range<double>(vm, "handshake-rate", 0, 1e6) && in_range<double>(vm, "handshake-burst", 0, 1e6) &&
+                  in_range<std::size_t>(vm, "max-rooms-per-ip", 1, 10'000'000) &&
+                  in_range<std::size_t>(vm, "max-tokens-per-ip", 1, 100'000'000) &&
                   in_range<double>(vm, "chat-rate", 0, 1e6) && in_range<double>(vm, "chat-burst", 0, 1e6) &&
                   in_range<double>(vm, "join-rate", 0, 1e6) && in_range<double>(vm, "join-burst", 0, 1e6) &&
                   in_range<unsigned>(vm, "password-cost", 1, 24) &&
@@ -199,6 +219,12 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
   c.room.token_ttl = seconds("token-ttl");
   c.room.unreachable_limit = vm["unreachable-limit"].as<unsigned>();
   c.lobby.max_members = vm["lobby-max-members"].as<std::size_t>();
+  c.per_address.handshakes = vm["max-handshakes-per-ip"].as<std::size_t>();
+  c.per_address.handshake_rate = {vm["handshake-rate"].as<double>(), std::max(1.0, vm["handshake-burst"].as<double>())};
+  c.per_address.rooms = vm["max-rooms-per-ip"].as<std::size_t>();
+  c.per_address.tokens = vm["max-tokens-per-ip"].as<std::size_t>();
+  c.per_address.password_failures = std::max(1u, vm["password-failures"].as<unsigned>());
+  c.per_address.password_window = std::chrono::seconds(std::max(1L, vm["password-window"].as<long>()));
   c.room.chat = {vm["chat-rate"].as<double>(), std::max(1.0, vm["chat-burst"].as<double>())};
   c.room.joins = {vm["join-rate"].as<double>(), std::max(1.0, vm["join-burst"].as<double>())};
   c.lobby.inactivity_timeout = c.room.inactivity_timeout;

@@ -24,28 +24,29 @@ constexpr std::size_t max_drained_bytes = 64u << 10;
 std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
 }  // namespace
 
-handshake_connection::handshake_connection(server_context& ctx, asio::ip::tcp::socket socket, bool busy)
+handshake_connection::handshake_connection(server_context& ctx, asio::ip::tcp::socket socket,
+                                           const libchat::ip_address& ip, admission how)
     : ctx_(ctx),
       socket_(std::move(socket)),
       deadline_(socket_.get_executor()),
-      busy_(busy),
+      admission_(how),
+      ip_(ip),
       reader_(libchat::tcrp_direction::to_server, ctx.config.max_payload) {
-  (busy_ ? ctx_.busy_handshakes : ctx_.handshakes).fetch_add(1, std::memory_order_relaxed);
+  (refused() ? ctx_.busy_handshakes : ctx_.handshakes).fetch_add(1, std::memory_order_relaxed);
   boost::system::error_code ec;
   const auto remote = socket_.remote_endpoint(ec);
-  if (!ec) {
-    ip_ = to_ip(remote.address());
-    peer_ = libchat::peer_address{ip_, remote.port()}.to_string();
-  }
+  peer_ = libchat::peer_address{ip_, ec ? std::uint16_t{0} : remote.port()}.to_string();
 }
 
 handshake_connection::~handshake_connection() {
-  (busy_ ? ctx_.busy_handshakes : ctx_.handshakes).fetch_sub(1, std::memory_order_relaxed);
+  (refused() ? ctx_.busy_handshakes : ctx_.handshakes).fetch_sub(1, std::memory_order_relaxed);
+  if (!refused()) ctx_.limits.end_handshake(ip_);
+  if (holds_hash_) ctx_.limits.release_hash(ip_);
 }
 
 void handshake_connection::start() {
   // One deadline for the whole request, from accept: a byte every few seconds does not extend it.
-  arm_deadline(busy_ ? std::min(busy_deadline, ctx_.config.handshake_timeout) : ctx_.config.handshake_timeout);
+  arm_deadline(refused() ? std::min(busy_deadline, ctx_.config.handshake_timeout) : ctx_.config.handshake_timeout);
   asio::post(socket_.get_executor(), [self = shared_from_this()] { self->read_request(); });
 }
 
@@ -82,9 +83,14 @@ void handshake_connection::on_request() {
   if (const auto& header = reader_.header()) operation_ = header->operation;
   room_ = std::string(reader_.room());
   if (reader_.state() == libchat::tcrp_reader::status::failed) return finish(malformed(reader_.error()));
-  if (busy_) {
+  if (admission_ == admission::server_busy) {
     return finish(error_reply(frame_state::response, tcrp_error::server_busy,
                               "The server is busy; try again in a moment.", "max_handshakes"));
+  }
+  if (admission_ == admission::rate_limited) {
+    return finish(error_reply(frame_state::response, tcrp_error::rate_limited,
+                              "Too many connections from your address; try again in a few seconds.",
+                              "handshakes_per_ip"));
   }
   if (operation_ == static_cast<std::uint8_t>(libchat::operation::server_key))
     return finish({frame_state::response, libchat::encode_server_key_response(ctx_.key.public_half())});
@@ -125,20 +131,35 @@ void handshake_connection::create_room() {
     return finish(error_reply(frame_state::response, tcrp_error::server_busy,
                               "The server holds as many rooms as it may; try again later.", "max_rooms"));
   }
+  if (request_.password && !take_hash_slot()) return finish(hash_busy_reply(frame_state::response));
   send(frame_state::response, libchat::encode_accepted({"Creating room " + quoted(room_) + "."}),
        [self = shared_from_this()] {
          if (!self->request_.password) return self->create_with(std::nullopt);
          auto job = [self, password = *self->request_.password, params = self->ctx_.config.password] {
            auto hash = libchat::hash_password(password, params);
-           self->come_back([self, hash] { self->create_with(hash); });
+           self->come_back([self, hash] {
+             self->give_back_hash_slot();
+             self->create_with(hash);
+           });
          };
          if (!self->ctx_.hashes.submit(job)) self->finish(self->busy_reply());
        });
 }
 
 void handshake_connection::create_with(std::optional<libchat::password_hash> hash) {
+  if (!ctx_.limits.reserve_room(ip_)) {
+    return finish(error_reply(frame_state::completion, tcrp_error::rate_limited,
+                              "Your address already hosts " + std::to_string(ctx_.config.per_address.rooms) +
+                                  " rooms, as many as it may; close one first.",
+                              "rooms_per_ip"));
+  }
+  if (!ctx_.limits.reserve_token(ip_)) {
+    ctx_.limits.release_room(ip_);
+    return finish(tokens_exhausted());
+  }
   // The host's token is issued before anyone else can see the room, so the creator is the host.
-  auto host = std::make_shared<room_host>(ctx_, room_, std::move(hash));
+  // The room gives the address's room and tokens back as they end.
+  auto host = std::make_shared<room_host>(ctx_, room_, std::move(hash), ip_);
   auto issued = host->admit(request_.username, ip_, channel_maker());
   if (!issued || !ctx_.rooms.insert(host)) {
     host->shutdown();  // nothing else holds it yet, so its strand is not needed
@@ -170,14 +191,26 @@ void handshake_connection::join_room() {
 void handshake_connection::join_checked_password(const std::shared_ptr<room_host>& host,
                                                  const std::optional<libchat::password_hash>& stored) {
   if (!stored) return join_admit(host);
+  const auto now = std::chrono::steady_clock::now();
+  if (!ctx_.limits.may_try_password(ip_, room_, now)) {
+    // Refused without hashing: guessing costs the guesser time, not the server CPU.
+    return finish(error_reply(frame_state::completion, tcrp_error::rate_limited,
+                              "Too many wrong passwords for room " + quoted(room_) +
+                                  " from your address; try again in a few minutes.",
+                              "password_failures"));
+  }
   if (!request_.password) {
+    ctx_.limits.password_failed(ip_, room_, now);
     return finish(error_reply(frame_state::completion, tcrp_error::bad_password,
                               "Room " + quoted(room_) + " needs a password."));
   }
+  if (!take_hash_slot()) return finish(hash_busy_reply(frame_state::completion));
   auto job = [self = shared_from_this(), host, password = *request_.password, hash = *stored] {
     const bool right = libchat::verify_password(password, hash);
     self->come_back([self, host, right] {
+      self->give_back_hash_slot();
       if (right) return self->join_admit(host);
+      self->ctx_.limits.password_failed(self->ip_, self->room_, std::chrono::steady_clock::now());
       self->finish(self->error_reply(frame_state::completion, tcrp_error::bad_password,
                                      "Wrong password for room " + quoted(self->room_) + "."));
     });
@@ -185,9 +218,34 @@ void handshake_connection::join_checked_password(const std::shared_ptr<room_host
   if (!ctx_.hashes.submit(job)) finish(busy_reply());
 }
 
+handshake_connection::reply handshake_connection::tokens_exhausted() {
+  return error_reply(frame_state::completion, tcrp_error::rate_limited,
+                     "Your address is in as many rooms as it may (" +
+                         std::to_string(ctx_.config.per_address.tokens) + "); leave one first.",
+                     "tokens_per_ip");
+}
+
+bool handshake_connection::take_hash_slot() {
+  holds_hash_ = ctx_.limits.reserve_hash(ip_);
+  return holds_hash_;
+}
+
+void handshake_connection::give_back_hash_slot() {
+  if (holds_hash_) ctx_.limits.release_hash(ip_);
+  holds_hash_ = false;
+}
+
+handshake_connection::reply handshake_connection::hash_busy_reply(frame_state state) {
+  return error_reply(state, tcrp_error::rate_limited,
+                     "Another password check from your address is in progress; try again in a moment.",
+                     "hash_per_ip");
+}
+
 void handshake_connection::join_admit(const std::shared_ptr<room_host>& host) {
+  if (!ctx_.limits.reserve_token(ip_)) return finish(tokens_exhausted());
   asio::post(host->strand(), [self = shared_from_this(), host] {
     auto issued = host->admit(self->request_.username, self->ip_, self->channel_maker());
+    if (!issued) self->ctx_.limits.release_token(self->ip_);  // the room keeps it only when admitted
     self->come_back([self, issued] {
       if (!issued) return self->finish(self->admit_failed(issued.error()));
       self->finish({frame_state::completion, libchat::encode_completion(self->completion(*issued, false))});

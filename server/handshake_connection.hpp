@@ -29,8 +29,13 @@ class room_host;
 
 class handshake_connection : public std::enable_shared_from_this<handshake_connection> {
  public:
-  /// `busy`: the server is over its handshake limit, so this connection is only told server_busy.
-  handshake_connection(server_context& ctx, boost::asio::ip::tcp::socket socket, bool busy);
+  /// How the listener let the connection in. A refused one only reads the request (with a short
+  /// deadline) to answer server_busy (the server is over its handshake limit) or rate_limited
+  /// (its address is over its own), then closes.
+  enum class admission { accepted, server_busy, rate_limited };
+
+  handshake_connection(server_context& ctx, boost::asio::ip::tcp::socket socket, const libchat::ip_address& ip,
+                       admission how);
   ~handshake_connection();
 
   void start();
@@ -56,6 +61,10 @@ class handshake_connection : public std::enable_shared_from_this<handshake_conne
                     std::string_view detail = {});
   reply malformed(boost::system::error_code ec);
   reply busy_reply();
+  reply hash_busy_reply(libchat::frame_state state);
+  reply tokens_exhausted();
+  bool take_hash_slot();
+  void give_back_hash_slot();
   reply admit_failed(boost::system::error_code ec);
   libchat::channel_maker channel_maker();
   libchat::completion_response completion(const libchat::issued_token& issued, bool created) const;
@@ -73,7 +82,9 @@ class handshake_connection : public std::enable_shared_from_this<handshake_conne
   server_context& ctx_;
   boost::asio::ip::tcp::socket socket_;
   boost::asio::steady_timer deadline_;
-  bool busy_;
+  admission admission_;
+  bool refused() const noexcept { return admission_ != admission::accepted; }
+  bool holds_hash_ = false;  // a password hash of this address is in flight for this connection
   std::string peer_;  // for logs
   libchat::ip_address ip_;
   libchat::tcrp_reader reader_;

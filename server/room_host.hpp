@@ -22,7 +22,9 @@ class room_host : public std::enable_shared_from_this<room_host> {
  public:
   using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
 
-  room_host(server_context& ctx, std::string name, std::optional<libchat::password_hash> password);
+  /// `host_ip`: the creator's address, whose hosted-room count the room gives back when it ends.
+  room_host(server_context& ctx, std::string name, std::optional<libchat::password_hash> password,
+            const libchat::ip_address& host_ip);
 
   /// The name, readable from any thread (the table's key).
   const std::string& name() const noexcept { return name_; }
@@ -45,6 +47,7 @@ class room_host : public std::enable_shared_from_this<room_host> {
 
   server_context& ctx_;
   const std::string name_;
+  const libchat::ip_address host_ip_;
   strand_type strand_;
   boost::asio::steady_timer timer_;
   std::optional<libchat::time_point> armed_for_;

@@ -1,6 +1,8 @@
 #include "tcp_listener.hpp"
 
+#include "address_limits.hpp"
 #include "handshake_connection.hpp"
+#include "net_address.hpp"
 
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
@@ -61,12 +63,24 @@ void tcp_listener::on_accept(const boost::system::error_code& ec, asio::ip::tcp:
     return accept();
   }
   if (ctx_.stopping.load(std::memory_order_relaxed)) return;
-  const bool over = ctx_.handshakes.load(std::memory_order_relaxed) >= ctx_.config.max_handshakes;
-  if (over && ctx_.busy_handshakes.load(std::memory_order_relaxed) >= busy_cap(ctx_.config.max_handshakes)) {
+  boost::system::error_code ec_remote;
+  const auto remote = socket.remote_endpoint(ec_remote);
+  if (ec_remote) return accept();  // already gone
+  const libchat::ip_address ip = to_ip(remote.address());
+
+  using admission = handshake_connection::admission;
+  admission how = admission::accepted;
+  if (ctx_.handshakes.load(std::memory_order_relaxed) >= ctx_.config.max_handshakes) {
+    how = admission::server_busy;
+  } else if (ctx_.limits.begin_handshake(ip, std::chrono::steady_clock::now()) != address_limits::verdict::ok) {
+    how = admission::rate_limited;
+  }
+  if (how != admission::accepted &&
+      ctx_.busy_handshakes.load(std::memory_order_relaxed) >= busy_cap(ctx_.config.max_handshakes)) {
     boost::system::error_code ignored;
-    socket.close(ignored);  // far over the limit: not even a reply
+    socket.close(ignored);  // far over the limits: not even a reply
   } else {
-    std::make_shared<handshake_connection>(ctx_, std::move(socket), over)->start();
+    std::make_shared<handshake_connection>(ctx_, std::move(socket), ip, how)->start();
   }
   accept();
 }

@@ -101,7 +101,7 @@ boost::system::result<issued_token> room::admit(std::string_view username, const
   by_token_.emplace(m.token.index, static_cast<std::uint32_t>(members_.size()));
   members_.push_back(std::move(m));
   const member& added = members_.back();
-  out.on_event({room_event::kind::admitted, name_, added.username});
+  out.on_event({room_event::kind::admitted, name_, added.username, {}, {}, false, added.ip});
   return issued_token{token_text(added.token), added.token.index, host};
 }
 
@@ -214,7 +214,7 @@ void room::accept_from(std::size_t index, const peer_address& from, time_point n
   if (m.joined) return;
   m.joined = true;
   m.endpoint = from;
-  out.on_event({room_event::kind::joined, name_, m.username, from, {}, true});
+  out.on_event({room_event::kind::joined, name_, m.username, from, {}, true, m.ip});
   notify_joined_except(index, encode_notice({.event = notice_event::joined, .user = m.username}), out);
 }
 
@@ -244,7 +244,7 @@ void room::remove(std::size_t index, removal why, room_output& out) {
   member& m = members_[index];
   const bool told_to_rejoin = why != removal::left && why != removal::token_expired;
   if (m.joined && told_to_rejoin) send_notice(m, timeout_json, out);
-  out.on_event({event_kind(why), name_, m.username, m.endpoint, reason_name(why), m.joined});
+  out.on_event({event_kind(why), name_, m.username, m.endpoint, reason_name(why), m.joined, m.ip});
 
   const bool host = m.token.index == host_token_;
   const bool was_joined = m.joined;
@@ -278,7 +278,8 @@ void room::close(std::string_view reason, room_output& out) {
 }
 
 void room::evict_all(room_output& out) {
-  for (const auto& m : members_) out.on_event({room_event::kind::evicted, name_, m.username, m.endpoint, {}, m.joined});
+  for (const auto& m : members_)
+    out.on_event({room_event::kind::evicted, name_, m.username, m.endpoint, {}, m.joined, m.ip});
   members_.clear();
   by_token_.clear();
   closed_ = true;

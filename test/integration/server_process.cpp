@@ -31,6 +31,13 @@ server_process::server_process(std::vector<std::string> extra_args, bool encrypt
     args.insert(args.end(), {"--key-file", key_file_});
   }
   if (!encrypted_only) args.push_back("--allow-plaintext");
+  // Every test talks from 127.0.0.1, many handshakes in a row: the per-address limits are lifted
+  // unless a test sets them (the limits' own tests do).
+  for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
+           {"--handshake-rate", "0"}, {"--max-handshakes-per-ip", "1000"}, {"--max-rooms-per-ip", "1000"},
+           {"--max-tokens-per-ip", "100000"}, {"--join-rate", "0"}}) {
+    if (std::find(extra_args.begin(), extra_args.end(), flag) == extra_args.end()) args.insert(args.end(), {flag, value});
+  }
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

@@ -75,6 +75,15 @@ function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
+const LIMIT_DEFAULTS: Array<[string, string]> = [
+  ['--handshake-rate', '0'], ['--max-handshakes-per-ip', '1000'], ['--max-rooms-per-ip', '1000'],
+  ['--max-tokens-per-ip', '100000'], ['--join-rate', '0'], ['--chat-rate', '0'],
+];
+
+function liftedLimits(extra: string[]): string[] {
+  return LIMIT_DEFAULTS.filter(([flag]) => !extra.includes(flag)).flat();
+}
+
 /**
  * Starts chat-server on free loopback ports (encrypted only, unless `extra` has --allow-plaintext)
  * and waits for its start-up lines: where it listens, and its key's fingerprint.
@@ -87,6 +96,9 @@ export function startServer(extra: string[] = [], options: ServerOptions = {}): 
     ...(options.udpPort !== undefined ? ['--udp-port', String(options.udpPort)] : []),
     '--key-file', keyFile,
     '--threads', '2', '--stats-interval', '0', '--log-level', 'info',
+    // Every test talks from 127.0.0.1, quickly (200 messages in a row, many joins): the server's
+    // per-address and per-member rate limits are lifted unless a test sets them itself.
+    ...liftedLimits(extra),
     ...extra,
   ];
   const child = spawn(chatServerPath(), args, { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -35,6 +35,7 @@ struct room_event {
   peer_address endpoint;      ///< valid for members that had joined
   std::string_view reason;    ///< for closed: host_left, host_timeout, host_unreachable, host_never_joined
   bool joined = false;        ///< the member had joined (sent a datagram), so `endpoint` is valid
+  ip_address ip;              ///< the address the member's token is bound to (member events)
 };
 
 /// The adapter's side of a room. Implementations must not call back into the room.
