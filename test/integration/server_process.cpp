@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <regex>
 #include <sstream>
@@ -23,7 +25,10 @@ server_process::server_process(std::vector<std::string> extra_args, bool encrypt
   if (!::mkdtemp(dir)) throw std::runtime_error("mkdtemp failed");
   directory_ = dir;
   key_file_ = directory_ + "/server.key";
-  std::vector<std::string> args{server_binary(), "--port", "0", "--stats-interval", "0", "--threads", "2"};
+  // CHAT_TEST_SERVER_THREADS: the sanitizer runs use more threads than cores, to shake out races.
+  const char* threads = std::getenv("CHAT_TEST_SERVER_THREADS");
+  std::vector<std::string> args{server_binary(), "--port", "0", "--stats-interval", "0", "--threads",
+                                threads && *threads ? threads : "2"};
   const auto given = std::find(extra_args.begin(), extra_args.end(), "--key-file");
   if (given != extra_args.end() && given + 1 != extra_args.end()) {
     key_file_ = *(given + 1);  // the test's own key file (for example another server's)
@@ -62,6 +67,7 @@ server_process::server_process(std::vector<std::string> extra_args, bool encrypt
   const std::string text = log();
   std::smatch m;
   if (!started || !std::regex_search(text, m, std::regex(R"(listening tcp=\S+:(\d+) udp=\S+:(\d+) lobby=(\S+))"))) {
+    expected_failure_ = true;
     stop();  // a throwing constructor runs no destructor: clean up here
     throw std::runtime_error("chat-server did not start:\n" + text);
   }
@@ -74,14 +80,25 @@ server_process::server_process(std::vector<std::string> extra_args, bool encrypt
 server_process::~server_process() { stop(); }
 
 void server_process::stop() {
+  bool killed = false;
   if (!exited_) {
     signal(SIGTERM);
     if (!wait_exit(std::chrono::seconds(5))) {
       ::kill(pid_, SIGKILL);
+      killed = true;
       wait_exit(std::chrono::seconds(5));
     }
   }
   if (reader_.joinable()) reader_.join();
+  // A server that did not stop cleanly, or a sanitizer's report in its log, fails the test run
+  // loudly: destructors cannot fail a test case, and such a finding must not pass unnoticed.
+  const std::string text = log();
+  const bool sanitizer_report = text.find("Sanitizer") != std::string::npos || text.find("runtime error:") != std::string::npos;
+  if (sanitizer_report || killed || (exited_ && exit_code_ != 0 && !expected_failure_)) {
+    std::fprintf(stderr, "chat-server did not stop cleanly (exit %d%s):\n%s\n", exit_code_,
+                 killed ? ", killed after SIGTERM timed out" : "", text.c_str());
+    std::abort();
+  }
   std::error_code ignored;
   std::filesystem::remove_all(directory_, ignored);
 }

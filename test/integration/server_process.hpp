@@ -52,6 +52,7 @@ class server_process {
   std::string key_file_;
   bool exited_ = false;
   int exit_code_ = 0;
+  bool expected_failure_ = false;
   std::uint16_t tcp_port_ = 0, udp_port_ = 0;
   std::optional<std::uint16_t> lobby_port_;
   mutable std::mutex mutex_;
