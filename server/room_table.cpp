@@ -2,9 +2,22 @@
 
 #include "room_host.hpp"
 
+#include <cryptopp/osrng.h>
+#include <cryptopp/siphash.h>
+
 #include <mutex>
 
 namespace chat_server {
+
+room_table::name_hash::name_hash() { CryptoPP::OS_GenerateRandomBlock(false, key.data(), key.size()); }
+
+std::size_t room_table::name_hash::operator()(std::string_view s) const noexcept {
+  CryptoPP::SipHash<2, 4, false> mac(key.data(), static_cast<unsigned>(key.size()));
+  mac.Update(reinterpret_cast<const CryptoPP::byte*>(s.data()), s.size());
+  std::uint64_t out = 0;
+  mac.TruncatedFinal(reinterpret_cast<CryptoPP::byte*>(&out), sizeof out);
+  return static_cast<std::size_t>(out);
+}
 
 std::shared_ptr<room_host> room_table::find(std::string_view name) const {
   std::shared_lock lock(rooms_mutex_);

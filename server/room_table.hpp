@@ -5,6 +5,8 @@
 
 #include "libchat/address.hpp"
 
+#include <array>
+#include <cstdint>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -31,9 +33,14 @@ class room_table {
   std::shared_ptr<room_host> find_endpoint(const libchat::peer_address& endpoint) const;
 
  private:
+  /// Room names are chosen by clients: the table hashes them with SipHash under a key drawn at
+  /// start-up, so that nobody can pick names that all land in one bucket (as WireGuard does for
+  /// its peer table).
   struct name_hash {
     using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    name_hash();
+    std::size_t operator()(std::string_view s) const noexcept;
+    std::array<std::uint8_t, 16> key{};
   };
   mutable std::shared_mutex rooms_mutex_;
   std::unordered_map<std::string, std::shared_ptr<room_host>, name_hash, std::equal_to<>> rooms_;
