@@ -6,6 +6,7 @@
 
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 
 #include <linux/errqueue.h>
@@ -142,7 +143,10 @@ void udp_relay::route(datagram_slot* slot) {
     return memory_.slots.release(slot);
   }
   room_host* target = host.get();
-  asio::post(target->strand(), asio::bind_allocator(pooled_allocator<void>(memory_.handlers),
+  // dispatch, not post: when the room's strand is idle, the datagram is handled right here on the
+  // receiving thread (the io_context executor runs it inline), instead of waking another thread
+  // for it; when the strand is busy elsewhere, it queues behind that work.
+  asio::dispatch(target->strand(), asio::bind_allocator(pooled_allocator<void>(memory_.handlers),
                                                     [&slots = memory_.slots, slot, host = std::move(host)]() {
                                                       host->on_datagram(*slot);
                                                       slots.release(slot);

