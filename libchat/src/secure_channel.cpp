@@ -4,6 +4,8 @@
 #include "libchat/datagram.hpp"
 #include "libchat/limits.hpp"
 
+#include <cryptopp/misc.h>
+
 #include <cstring>
 
 namespace libchat {
@@ -45,13 +47,21 @@ void seal(CryptoPP::GCM<CryptoPP::AES>::Encryption& cipher, std::uint64_t counte
                                 ad.size(), plaintext.data(), plaintext.size());
 }
 
+// Opens `sealed` (ciphertext ‖ tag) into `out`; false if the tag does not verify (then `out`
+// holds unauthenticated bytes that the caller must not use). Written out step by step rather
+// than with DecryptAndVerify, which allocates a buffer for the computed tag on every call.
 bool open(CryptoPP::GCM<CryptoPP::AES>::Decryption& cipher, std::uint64_t counter, byte_view ad, byte_view sealed,
           std::uint8_t* out) {
   std::uint8_t nonce[12];
   make_nonce(counter, nonce);
   const std::size_t n = sealed.size() - aead_tag_bytes;
-  return cipher.DecryptAndVerify(out, sealed.data() + n, aead_tag_bytes, nonce, sizeof nonce, ad.data(), ad.size(),
-                                 sealed.data(), n);
+  cipher.Resynchronize(nonce, sizeof nonce);
+  cipher.SpecifyDataLengths(ad.size(), n, 0);
+  cipher.Update(ad.data(), ad.size());
+  cipher.ProcessData(out, sealed.data(), n);
+  std::uint8_t tag[aead_tag_bytes];
+  cipher.TruncatedFinal(tag, sizeof tag);
+  return CryptoPP::VerifyBufsEqual(tag, sealed.data() + n, aead_tag_bytes);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <ctime>
 #include <stdexcept>
 
 namespace chat_bench {
@@ -32,7 +33,10 @@ counter_snapshot counter_snapshot::take(const worker_counters& c) {
   s.stale = c.stale.load(std::memory_order_relaxed);
   s.pongs = c.pongs.load(std::memory_order_relaxed);
   s.notices = c.notices.load(std::memory_order_relaxed);
+  s.rate_limited = c.rate_limited.load(std::memory_order_relaxed);
   s.malformed = c.malformed.load(std::memory_order_relaxed);
+  s.open_failed = c.open_failed.load(std::memory_order_relaxed);
+  s.received = c.received.load(std::memory_order_relaxed);
   s.latency = c.latency.snapshot();
   return s;
 }
@@ -47,7 +51,10 @@ void counter_snapshot::add(const counter_snapshot& o) {
   stale += o.stale;
   pongs += o.pongs;
   notices += o.notices;
+  rate_limited += o.rate_limited;
   malformed += o.malformed;
+  open_failed += o.open_failed;
+  received += o.received;
   latency.add(o.latency);
 }
 
@@ -62,7 +69,10 @@ counter_snapshot counter_snapshot::since(const counter_snapshot& e) const {
   d.stale -= e.stale;
   d.pongs -= e.pongs;
   d.notices -= e.notices;
+  d.rate_limited -= e.rate_limited;
   d.malformed -= e.malformed;
+  d.open_failed -= e.open_failed;
+  d.received -= e.received;
   d.latency.subtract(e.latency);
   return d;
 }
@@ -87,6 +97,16 @@ void load_worker::start() {
                                                     static_cast<double>(std::max<std::size_t>(n, 1)));
   }
   thread_ = std::thread([this] { run(); });
+  native_thread_ = thread_.native_handle();
+}
+
+double load_worker::cpu_seconds() const noexcept {
+  if (!thread_.joinable()) return 0;
+  clockid_t clock{};
+  if (::pthread_getcpuclockid(native_thread_, &clock) != 0) return 0;
+  timespec ts{};
+  if (::clock_gettime(clock, &ts) != 0) return 0;
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
 void load_worker::stop() {
@@ -220,6 +240,7 @@ void load_worker::record_notice(std::string_view json) {
     return;
   }
   bump(counters_.notices);
+  if (json.find("\"rate_limited\"") != std::string_view::npos) bump(counters_.rate_limited);
   std::lock_guard lock(notice_mutex_);
   last_notice_.assign(json.substr(0, 200));
 }

@@ -20,6 +20,8 @@
 #include "histogram.hpp"
 #include "stamp.hpp"
 
+#include <pthread.h>
+
 #include <atomic>
 #include <cstdint>
 #include <mutex>
@@ -50,13 +52,16 @@ struct worker_counters {
   std::atomic<std::uint64_t> stale{0};        ///< chat messages of another epoch received
   std::atomic<std::uint64_t> pongs{0};
   std::atomic<std::uint64_t> notices{0};      ///< other server notices (joined, left, ...)
+  std::atomic<std::uint64_t> rate_limited{0}; ///< of them, rate_limited errors (messages the server dropped)
   std::atomic<std::uint64_t> malformed{0};    ///< received datagrams that are not ours
+  std::atomic<std::uint64_t> open_failed{0};  ///< encrypted datagrams that did not open (lost)
+  std::atomic<std::uint64_t> received{0};     ///< datagrams received, whatever they were
   histogram latency;
 };
 
 struct counter_snapshot {
   std::uint64_t sent = 0, send_failed = 0, skipped = 0, keepalives = 0, delivered = 0, in_window = 0, stale = 0, pongs = 0,
-                notices = 0, malformed = 0;
+                notices = 0, rate_limited = 0, malformed = 0, open_failed = 0, received = 0;
   histogram_counts latency;
 
   static counter_snapshot take(const worker_counters& c);
@@ -83,6 +88,8 @@ class load_worker {
   /// True once the worker runs under plan `generation` (or a later one).
   bool acknowledged(std::uint64_t generation) const noexcept;
   const worker_counters& counters() const noexcept { return counters_; }
+  /// CPU time the worker's thread has used (its own thread CPU clock); 0 when it does not run.
+  double cpu_seconds() const noexcept;
   /// The most recent unexpected notice text (for diagnostics), if any.
   std::string last_notice() const;
 
@@ -103,6 +110,8 @@ class load_worker {
   /// A notice's JSON text; pongs are counted apart.
   void record_notice(std::string_view json);
   void record_malformed() noexcept { bump(counters_.malformed); }
+  void record_open_failure() noexcept { bump(counters_.open_failed); }
+  void record_received(std::size_t n) noexcept { bump(counters_.received, n); }
   /// An eventfd that becomes readable when the plan changes; the subclass waits on it too and
   /// calls drain_wake() when it fires.
   int wake_fd() const noexcept { return wake_fd_; }
@@ -126,6 +135,7 @@ class load_worker {
   const std::int64_t keepalive_ns_;
   int wake_fd_ = -1;
   std::thread thread_;
+  pthread_t native_thread_{};
   std::atomic<bool> stopping_{false};
 
   mutable std::mutex plan_mutex_;

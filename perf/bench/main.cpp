@@ -4,11 +4,13 @@
 #include "options.hpp"
 #include "report.hpp"
 #include "runner.hpp"
+#include "self_allocs.hpp"
 
 #include <cstdio>
 #include <iostream>
 
 int main(int argc, char** argv) {
+  chat_bench::init_self_allocation_counter();
   const auto parsed = chat_bench::parse_options(argc, argv);
   if (!parsed.opts) return parsed.exit_code;
   const auto& o = *parsed.opts;
@@ -30,6 +32,10 @@ int main(int argc, char** argv) {
       if ((p.mode == "fixed" || p.mode == "sweep") && (p.counts.delivered < p.expected || p.counts.sent == 0)) {
         std::cerr << "chat-bench: " << p.target << " lost " << (p.expected - p.counts.delivered) << " of "
                   << p.expected << " deliveries\n";
+        return 3;
+      }
+      if (p.counts.open_failed > 0) {
+        std::cerr << "chat-bench: " << p.counts.open_failed << " datagrams from " << p.target << " did not open\n";
         return 3;
       }
     }

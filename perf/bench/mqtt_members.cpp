@@ -215,6 +215,7 @@ mqtt_worker::~mqtt_worker() {
 }
 
 void mqtt_worker::on_message(const void* payload, int length) noexcept {
+  record_received(1);
   record_text(std::span<const char>(static_cast<const char*>(payload), static_cast<std::size_t>(std::max(length, 0))),
               now_);
 }

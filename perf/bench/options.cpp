@@ -29,11 +29,16 @@ Usage: chat-bench [MODE] [SHAPE] [SYSTEMS] [OPTIONS] [-- ARGS FOR THE STARTED SE
 By default chat-bench starts chat-server itself (built beside it), creates ROOMS x MEMBERS
 members through the real TCRP handshake, binds each (keepalive, pong), drives UDP chat at RATE
 messages/s per member for DURATION seconds, and reports delivered datagrams, loss, latency
-(p50/p99/p99.9/max), the server's CPU time and peak memory.
+(p50/p99/p99.9/max), the server's CPU time and peak memory. Sessions are plaintext unless
+--encrypt is given (then every member performs the encrypted handshake and seals and opens every
+datagram, as chat-server's own clients do by default).
 
 Examples:
   chat-bench --floor                       500 rooms x 10 members x 2 msg/s against chat-server
   chat-bench --floor --compare --mqtt      the same against chat-server, limit-relay, Mosquitto
+  chat-bench --floor --compare --encrypt   chat-server plaintext and encrypted, and limit-relay
+  chat-bench --idle --rooms 500 --members 10 --target chat-server,chat-server-enc
+                                           the servers' memory per member, idle (keepalives only)
   chat-bench --max --compare               saturation of chat-server and limit-relay, alternating
   chat-bench --sweep --compare             room sizes 2, 10, 100, 1000 at 90k deliveries/s
   chat-bench --connect 127.0.0.1:9000 --server-pid 1234   attach to a running chat-server
@@ -46,12 +51,14 @@ std::vector<target_kind> parse_targets(const std::string& list) {
   while (std::getline(in, item, ',')) {
     if (item == "chat-server") {
       out.push_back(target_kind::chat_server);
+    } else if (item == "chat-server-enc") {
+      out.push_back(target_kind::chat_server_enc);
     } else if (item == "limit-relay") {
       out.push_back(target_kind::limit_relay);
     } else if (item == "mqtt" || item == "mosquitto") {
       out.push_back(target_kind::mqtt);
     } else {
-      throw po::error("unknown target '" + item + "' (chat-server, limit-relay, mqtt)");
+      throw po::error("unknown target '" + item + "' (chat-server, chat-server-enc, limit-relay, mqtt)");
     }
   }
   return out;
@@ -98,6 +105,7 @@ parse_result parse_options(int argc, char** argv) {
       ("floor", po::bool_switch(&o.floor), "The floor load: 500 rooms x 10 members x 2 msg/s (sets --rooms, --members, --rate).")
       ("max", po::bool_switch(&o.max), "Find saturation: step the rate per member (x1.5, then bisect) and report the highest delivered datagrams/s with loss under --loss-limit.")
       ("sweep", po::bool_switch(&o.sweep), "Room sizes --sweep-sizes with --total-members members in all, each at --sweep-deliveries delivered datagrams/s (or at saturation with --max).")
+      ("idle", po::bool_switch(&o.idle), "No chat: set the members up and let them only keep alive for --duration seconds; reports each server's memory per member.")
       ("repeat", po::value(&o.repeat)->default_value(o.repeat), "Fixed-rate phases per system, alternating systems.");
   po::options_description load("Load");
   load.add_options()
@@ -114,8 +122,9 @@ parse_result parse_options(int argc, char** argv) {
       ("max-steps", po::value(&o.max_steps)->default_value(o.max_steps), "--max: steps per system at most.");
   po::options_description systems("Systems");
   systems.add_options()
-      ("target", po::value(&targets), "Systems to measure, comma-separated: chat-server, limit-relay, mqtt (default chat-server).")
-      ("compare", po::bool_switch(&compare), "chat-server and limit-relay in the same run, alternating (add --mqtt for Mosquitto).")
+      ("target", po::value(&targets), "Systems to measure, comma-separated: chat-server, chat-server-enc (encrypted sessions), limit-relay, mqtt (default chat-server).")
+      ("compare", po::bool_switch(&compare), "chat-server and limit-relay in the same run, alternating (add --mqtt for Mosquitto, --encrypt for chat-server-enc as well).")
+      ("encrypt", po::bool_switch(&o.encrypt), "Encrypted sessions: chat-server becomes chat-server-enc (with --compare: chat-server-enc is measured next to the plaintext chat-server).")
       ("mqtt", po::bool_switch(&mqtt), "Mosquitto on loopback, one topic per room, QoS 0 (alone, or with --compare).")
       ("server-bin", po::value(&o.server_bin), "chat-server to start (default: the one built with chat-bench).")
       ("limit-relay-bin", po::value(&o.limit_relay_bin), "limit-relay to start (default: the one built with chat-bench).")
@@ -129,9 +138,10 @@ parse_result parse_options(int argc, char** argv) {
   generator.add_options()
       ("bench-threads", po::value(&o.bench_threads)->default_value(o.bench_threads), "Load threads per system (each drives a share of the members with epoll).")
       ("handshake-concurrency", po::value(&o.handshake_concurrency)->default_value(o.handshake_concurrency), "TCRP handshakes (or MQTT connects) in flight during set-up.")
+      ("handshake-rate", po::value(&o.handshake_rate)->default_value(o.handshake_rate), "Encrypted handshakes started per second at most (each costs chat-bench and the server three X25519 operations; 0: no limit). Plaintext handshakes are not paced.")
       ("keepalive", po::value(&o.keepalive)->default_value(o.keepalive), "Seconds of silence after which a member sends a keepalive.")
       ("drain", po::value(&o.drain)->default_value(o.drain), "Seconds to wait for late deliveries after a phase.")
-      ("setup-timeout", po::value(&o.setup_timeout)->default_value(o.setup_timeout), "Seconds for a set-up (0: 60 s + 10 ms per member).")
+      ("setup-timeout", po::value(&o.setup_timeout)->default_value(o.setup_timeout), "Seconds for a set-up (0: 60 s + 10 ms per member, plus members / --handshake-rate when encrypted).")
       ("json", po::bool_switch(&o.json), "Print the results as one JSON object on stdout instead of a table.")
       ("quiet,q", po::bool_switch(&o.quiet), "No progress lines on stderr.")
       ("require-zero-loss", po::bool_switch(&o.require_zero_loss), "Exit with status 3 if any fixed-rate phase lost a datagram (for the smoke test).")
@@ -155,9 +165,25 @@ parse_result parse_options(int argc, char** argv) {
     }
     o.sweep_sizes = parse_sizes(sizes);
     if (!targets.empty()) o.targets = parse_targets(targets);
+    auto has = [&o](target_kind k) { return std::find(o.targets.begin(), o.targets.end(), k) != o.targets.end(); };
     if (compare) {
       for (auto k : {target_kind::chat_server, target_kind::limit_relay}) {
-        if (std::find(o.targets.begin(), o.targets.end(), k) == o.targets.end()) o.targets.push_back(k);
+        if (!has(k)) o.targets.push_back(k);
+      }
+    }
+    if (o.encrypt) {
+      // --compare --encrypt: both chat-servers (encrypted right after the plaintext one, so that
+      // they alternate next to each other); otherwise the encrypted one instead of the plaintext.
+      if (o.targets.empty()) o.targets.push_back(target_kind::chat_server);
+      const auto plain = std::find(o.targets.begin(), o.targets.end(), target_kind::chat_server);
+      if (has(target_kind::chat_server_enc)) {
+        // Named already.
+      } else if (plain == o.targets.end()) {
+        throw po::error("--encrypt applies to chat-server, which --target does not name");
+      } else if (compare) {
+        o.targets.insert(plain + 1, target_kind::chat_server_enc);
+      } else {
+        *plain = target_kind::chat_server_enc;
       }
     }
     if (mqtt && std::find(o.targets.begin(), o.targets.end(), target_kind::mqtt) == o.targets.end()) {
@@ -184,7 +210,9 @@ parse_result parse_options(int argc, char** argv) {
     if (o.connect && o.targets.size() != 1) throw po::error("--connect attaches to one system: name it with --target");
     if (o.connect && !o.server_pid) throw po::error("--connect needs --server-pid");
     if (o.layout.rooms < 1 || o.layout.members < 2) throw po::error("at least 1 room of 2 members");
+    if (o.idle && (o.max || o.sweep || o.floor)) throw po::error("--idle goes with none of --max, --sweep, --floor");
     if (o.rate <= 0 || o.duration <= 0) throw po::error("--rate and --duration must be positive");
+    if (o.handshake_rate < 0) throw po::error("--handshake-rate must not be negative");
     if (o.size < 32 || o.size > 4000) throw po::error("--size is 32..4000 bytes");
     if (o.bench_threads < 1 || o.bench_threads > 64) throw po::error("--bench-threads is 1..64");
     if (o.handshake_concurrency < 1) throw po::error("--handshake-concurrency must be positive");

@@ -15,6 +15,7 @@ struct options {
   bool floor = false;  ///< 500 × 10 × 2 msg/s
   bool max = false;    ///< search the saturation throughput
   bool sweep = false;  ///< room sizes sweep_sizes with total_members members in all
+  bool idle = false;   ///< no chat: members only keep alive (the servers' memory per member)
   shape layout{5, 3};
   double rate = 2;              ///< chat messages per second per member
   std::size_t size = 100;       ///< chat text bytes per message
@@ -39,10 +40,12 @@ struct options {
   std::optional<unsigned> server_threads;
   std::optional<std::string> server_log;
   std::optional<std::string> count_allocs;  ///< path of libmalloc_count.so
+  bool encrypt = false;  ///< chat-server with encrypted sessions (target chat-server-enc)
 
   // The generator.
   std::size_t bench_threads = 2;
   std::size_t handshake_concurrency = 64;
+  double handshake_rate = 1000;  ///< encrypted handshakes started per second at most (0: no limit)
   double keepalive = 10;     ///< seconds of silence before a member sends a keepalive
   double drain = 2;          ///< seconds to wait for stragglers after a phase
   double setup_timeout = 0;  ///< 0: 60 s + 10 ms per member

@@ -25,7 +25,7 @@ const phase_result* find_best(const run_report& r, const std::string& target, co
 
 // Medians per (target, shape) of the fixed-rate phases, for the ratios.
 struct fixed_summary {
-  std::vector<double> cpu, p99, delivered, loss;
+  std::vector<double> cpu, p99, delivered, loss, us_per_delivery, bench_us;
 };
 
 double median(std::vector<double> v) {
@@ -42,17 +42,25 @@ std::string format_table(const run_report& r) {
                 r.load_before, r.load_after);
   out += format("  %zu-byte messages, %zu load threads per system\n", r.message_bytes, r.bench_threads);
   for (const auto& [name, what] : r.systems) out += "  " + name + ": " + what + "\n";
+  for (const auto& [name, what] : r.systems) {
+    if (name != "chat-server-enc") continue;
+    out += "  chat-server-enc: encrypted sessions (X25519 handshakes, AES-256-GCM datagrams sealed and opened by\n"
+           "    chat-bench too); handshakes ";
+    out += r.handshake_rate > 0 ? format("paced at %.0f/s", r.handshake_rate) : std::string("unpaced");
+    out += "\n";
+  }
   if (r.swapped) out += "  (members were set up per phase: not enough file descriptors for all systems at once)\n";
   out += "\n";
-  out += format("%-12s %-9s %-9s %7s %9s %10s %8s %7s %7s %7s %8s %7s %9s %8s %6s %6s\n", "system", "mode", "shape",
-                "rate/s", "sent/s", "deliv/s", "loss%", "p50ms", "p99ms", "p99.9", "max ms", "srvCPU", "us/1k dlv",
-                "HWM MiB", "bench", "busy");
+  out += format("%-15s %-9s %-9s %7s %9s %10s %8s %7s %7s %7s %8s %7s %9s %8s %6s %7s %6s\n", "system", "mode",
+                "shape", "rate/s", "sent/s", "deliv/s", "loss%", "p50ms", "p99ms", "p99.9", "max ms", "srvCPU",
+                "us/1k dlv", "HWM MiB", "bench", "us/dgram", "busy");
   for (const auto& p : r.phases) {
-    out += format("%-12s %-9s %-9s %7.3g %9.0f %10.0f %8.4f %7.3f %7.3f %7.3f %8.2f %6.1f%% %9.1f %8.1f %5.0f%% %5.0f%%",
+    out += format("%-15s %-9s %-9s %7.3g %9.0f %10.0f %8.4f %7.3f %7.3f %7.3f %8.2f %6.1f%% %9.1f %8.1f %5.0f%% %7.2f %5.0f%%",
                   p.target.c_str(), p.mode.c_str(), p.layout.to_string().c_str(), p.rate, p.sent_per_s,
                   p.delivered_per_s, 100.0 * p.loss, ms(p.p50_ns), ms(p.p99_ns), ms(p.p999_ns), ms(p.max_ns),
                   100.0 * p.server_cpu, p.cpu_us_per_1000, static_cast<double>(p.hwm_kib) / 1024.0,
-                  100.0 * p.bench_cpu, 100.0 * p.machine_busy);
+                  100.0 * p.bench_cpu, p.bench_us_per_datagram, 100.0 * p.machine_busy);
+    if (p.counts.open_failed) out += format("  NOT-OPENED %llu", static_cast<unsigned long long>(p.counts.open_failed));
     if (!p.kept_up) out += "  fell-behind";
     if (p.generator_bound) out += "  generator-bound";
     if (p.interrupted) out += "  interrupted";
@@ -62,16 +70,25 @@ std::string format_table(const run_report& r) {
   // Where datagrams were lost and what the server allocated.
   bool extra = false;
   for (const auto& p : r.phases) {
-    if (p.rcvbuf_errors || p.allocs || p.counts.skipped || !p.last_notice.empty()) extra = true;
+    if (p.rcvbuf_errors || p.allocs || p.bench_allocs || p.encrypted || p.counts.skipped || p.counts.rate_limited ||
+        !p.last_notice.empty()) {
+      extra = true;
+    }
   }
   if (extra) {
     out += "\n";
     for (const auto& p : r.phases) {
-      std::string line = format("%-12s %-9s %-9s rate %-7.3g", p.target.c_str(), p.mode.c_str(),
+      std::string line = format("%-15s %-9s %-9s rate %-7.3g", p.target.c_str(), p.mode.c_str(),
                                 p.layout.to_string().c_str(), p.rate);
+      if (p.encrypted) {
+        line += format("  datagrams that did not open %llu", static_cast<unsigned long long>(p.counts.open_failed));
+      }
       if (p.rcvbuf_errors) {
         line += format("  kernel rcvbuf drops %llu", static_cast<unsigned long long>(p.rcvbuf_errors));
         if (p.target_drops) line += format(" (%llu at the system's socket)", static_cast<unsigned long long>(*p.target_drops));
+      }
+      if (p.counts.rate_limited) {
+        line += format("  rate_limited notices %llu", static_cast<unsigned long long>(p.counts.rate_limited));
       }
       if (p.counts.skipped) line += format("  skipped sends %llu", static_cast<unsigned long long>(p.counts.skipped));
       if (p.allocs) {
@@ -79,8 +96,47 @@ std::string format_table(const run_report& r) {
                        static_cast<unsigned long long>(p.allocs->allocations), p.allocs_per_message.value_or(0),
                        p.allocs_per_delivery.value_or(0));
       }
+      if (p.bench_allocs) {
+        line += format("  chat-bench allocations %llu (%.5f per datagram it handled)",
+                       static_cast<unsigned long long>(*p.bench_allocs), p.bench_allocs_per_datagram.value_or(0));
+      }
       if (!p.last_notice.empty()) line += "  last notice: " + p.last_notice;
       out += line + "\n";
+    }
+  }
+
+  // Set-ups: what a member costs to create, on both sides.
+  if (!r.setups.empty()) {
+    out += "\nset-ups (handshakes and binds; chat-bench's CPU is the whole process's):\n";
+    for (const auto& u : r.setups) {
+      const double n = static_cast<double>(u.layout.total());
+      out += format("  %-15s %-9s %6.0f members in %6.2f s (%6.0f/s): server %7.1f us CPU per member, chat-bench "
+                    "%7.1f us; server RSS %.1f MiB (HWM %.1f)",
+                    u.target.c_str(), u.layout.to_string().c_str(), n, u.seconds, u.seconds > 0 ? n / u.seconds : 0.0,
+                    u.server_cpu_s * 1e6 / n, u.bench_cpu_s * 1e6 / n, static_cast<double>(u.rss_kib) / 1024.0,
+                    static_cast<double>(u.hwm_kib) / 1024.0);
+      if (u.open_failures) out += format("  %llu replies did not open", static_cast<unsigned long long>(u.open_failures));
+      out += "\n";
+    }
+  }
+
+  // Memory per member, from the idle phases: the system's memory over what it had at start.
+  bool idle = false;
+  for (const auto& p : r.phases) idle = idle || p.mode == "idle";
+  if (idle) {
+    out += "\nmemory per member (idle phases; RSS and peak RSS over the RSS right after start):\n";
+    for (const auto& p : r.phases) {
+      if (p.mode != "idle") continue;
+      const double n = static_cast<double>(p.layout.total());
+      auto per = [&](std::uint64_t kib) {
+        return kib > p.base_rss_kib ? static_cast<double>(kib - p.base_rss_kib) * 1024.0 / n : 0.0;
+      };
+      out += format("  %-15s %-9s %6.0f members: RSS %7.1f MiB, HWM %7.1f MiB, at start %5.1f MiB: %7.0f B per member "
+                    "(RSS), %7.0f B (HWM); %llu keepalives, %llu pongs\n",
+                    p.target.c_str(), p.layout.to_string().c_str(), n, static_cast<double>(p.rss_kib) / 1024.0,
+                    static_cast<double>(p.hwm_kib) / 1024.0, static_cast<double>(p.base_rss_kib) / 1024.0,
+                    per(p.rss_kib), per(p.hwm_kib), static_cast<unsigned long long>(p.counts.keepalives),
+                    static_cast<unsigned long long>(p.counts.pongs));
     }
   }
 
@@ -88,18 +144,23 @@ std::string format_table(const run_report& r) {
     out += "\nsaturation: the highest delivered datagrams/s with loss under the limit\n";
     for (const auto& s : r.saturations) {
       if (!s.best) {
-        out += format("  %-12s %-9s no step under the loss limit (%u steps)\n", s.target.c_str(),
+        out += format("  %-15s %-9s no step under the loss limit (%u steps)\n", s.target.c_str(),
                       s.layout.to_string().c_str(), s.steps);
         continue;
       }
-      const auto* relay = find_best(r, "limit-relay", s.layout.to_string());
       std::string ratio;
-      if (relay && s.target != "limit-relay") ratio = format("  = %.2f x limit-relay", s.best->delivered_per_s / relay->delivered_per_s);
-      out += format("  %-12s %-9s %10.0f delivered/s at %.3g msg/s/member (loss %.3f%%, p99 %.3f ms, server %.0f%% cpu, "
-                    "%.1f us/1k)%s%s\n",
+      for (const char* other : {"chat-server", "limit-relay"}) {
+        const auto* o = find_best(r, other, s.layout.to_string());
+        if (o && s.target != other && !(s.target == "limit-relay" && std::string(other) == "chat-server")) {
+          ratio += format("  = %.2f x %s", s.best->delivered_per_s / o->delivered_per_s, other);
+        }
+      }
+      out += format("  %-15s %-9s %10.0f delivered/s at %.3g msg/s/member (loss %.3f%%, p99 %.3f ms, server %.0f%% cpu, "
+                    "%.1f us/1k, chat-bench %.2f us/datagram)%s%s\n",
                     s.target.c_str(), s.layout.to_string().c_str(), s.best->delivered_per_s, s.best->rate,
                     100.0 * s.best->loss, ms(s.best->p99_ns), 100.0 * s.best->server_cpu, s.best->cpu_us_per_1000,
-                    ratio.c_str(), s.generator_bound ? "  [generator-bound: chat-bench could not offer more]" : "");
+                    s.best->bench_us_per_datagram, ratio.c_str(),
+                    s.generator_bound ? "  [generator-bound: chat-bench could not offer more]" : "");
     }
   }
 
@@ -112,15 +173,22 @@ std::string format_table(const run_report& r) {
     f.p99.push_back(static_cast<double>(p.p99_ns));
     f.delivered.push_back(p.delivered_per_s);
     f.loss.push_back(p.loss);
+    f.us_per_delivery.push_back(p.cpu_us_per_1000 / 1000.0);
+    f.bench_us.push_back(p.bench_us_per_datagram);
   }
   std::string ratios;
   for (const auto& [key, f] : fixed) {
     if (key.second == "limit-relay") continue;
-    const auto relay = fixed.find({key.first, "limit-relay"});
-    if (relay == fixed.end() || median(relay->second.cpu) <= 0) continue;
-    ratios += format("  %-12s %-9s server CPU %.2f x limit-relay's, p99 %.3f ms vs %.3f ms\n", key.second.c_str(),
-                     key.first.c_str(), median(f.cpu) / median(relay->second.cpu), median(f.p99) / 1e6,
-                     median(relay->second.p99) / 1e6);
+    for (const char* other : {"chat-server", "limit-relay"}) {
+      if (key.second == other || (key.second == "mosquitto" && std::string(other) == "chat-server")) continue;
+      const auto o = fixed.find({key.first, other});
+      if (o == fixed.end() || median(o->second.cpu) <= 0) continue;
+      ratios += format("  %-15s %-9s server CPU %.2f x %s's (%.3f vs %.3f us per delivery), p99 %.3f ms vs %.3f ms, "
+                       "chat-bench %.2f vs %.2f us/datagram\n",
+                       key.second.c_str(), key.first.c_str(), median(f.cpu) / median(o->second.cpu), other,
+                       median(f.us_per_delivery), median(o->second.us_per_delivery), median(f.p99) / 1e6,
+                       median(o->second.p99) / 1e6, median(f.bench_us), median(o->second.bench_us));
+    }
   }
   if (!ratios.empty()) out += "\nsame-run ratios (medians of the fixed-rate phases):\n" + ratios;
   if (!r.error.empty()) out += "\nerror: " + r.error + "\n";
@@ -133,6 +201,7 @@ std::string format_json(const run_report& r) {
     json::object o;
     o["system"] = p.target;
     o["mode"] = p.mode;
+    o["encrypted"] = p.encrypted;
     o["rooms"] = p.layout.rooms;
     o["members"] = p.layout.members;
     o["rate_per_member"] = p.rate;
@@ -155,11 +224,20 @@ std::string format_json(const run_report& r) {
     o["server_vmhwm_kib"] = p.hwm_kib;
     o["server_vmrss_kib"] = p.rss_kib;
     o["bench_cpu_cores"] = p.bench_cpu;
+    o["bench_workers_cpu_s"] = p.bench_workers_cpu_s;
+    o["bench_datagrams"] = p.bench_datagrams;
+    o["bench_cpu_us_per_datagram"] = p.bench_us_per_datagram;
+    if (p.bench_allocs) o["bench_allocations"] = *p.bench_allocs;
+    if (p.bench_allocs_per_datagram) o["bench_allocations_per_datagram"] = *p.bench_allocs_per_datagram;
+    o["datagrams_not_opened"] = p.counts.open_failed;
+    o["datagrams_received"] = p.counts.received;
+    o["server_base_rss_kib"] = p.base_rss_kib;
     o["machine_busy"] = p.machine_busy;
     o["wall_s"] = p.wall;
     o["keepalives"] = p.counts.keepalives;
     o["pongs"] = p.counts.pongs;
     o["notices"] = p.counts.notices;
+    o["rate_limited_notices"] = p.counts.rate_limited;
     o["stale"] = p.counts.stale;
     o["skipped_sends"] = p.counts.skipped;
     o["send_failed"] = p.counts.send_failed;
@@ -213,6 +291,24 @@ std::string format_json(const run_report& r) {
     saturations.push_back(std::move(o));
   }
   root["saturations"] = std::move(saturations);
+  json::array setups;
+  for (const auto& u : r.setups) {
+    json::object o;
+    o["system"] = u.target;
+    o["rooms"] = u.layout.rooms;
+    o["members"] = u.layout.members;
+    o["encrypted"] = u.encrypted;
+    o["seconds"] = u.seconds;
+    o["server_cpu_s"] = u.server_cpu_s;
+    o["bench_cpu_s"] = u.bench_cpu_s;
+    o["server_vmhwm_kib"] = u.hwm_kib;
+    o["server_vmrss_kib"] = u.rss_kib;
+    o["server_base_rss_kib"] = u.base_rss_kib;
+    o["replies_not_opened"] = u.open_failures;
+    setups.push_back(std::move(o));
+  }
+  root["setups"] = std::move(setups);
+  root["handshake_rate"] = r.handshake_rate;
   if (!r.error.empty()) root["error"] = r.error;
   return json::serialize(root) + "\n";
 }

@@ -3,6 +3,7 @@
 #include "clock.hpp"
 #include "interrupt.hpp"
 #include "proc_stats.hpp"
+#include "self_allocs.hpp"
 
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -20,6 +21,22 @@ namespace {
 constexpr std::int64_t lead_in_ns = 100 * ns_per_ms;
 // With no new delivery for this long, the drain ends early.
 constexpr std::int64_t quiet_drain_ns = 300 * ns_per_ms;
+
+double workers_cpu(const std::vector<load_worker*>& workers) {
+  double total = 0;
+  for (const auto* w : workers) total += w->cpu_seconds();
+  return total;
+}
+
+// Local ports the kernel hands out (ip_local_port_range): every member's UDP socket takes one.
+std::uint64_t ephemeral_ports() {
+  std::FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+  if (!f) return 28'232;  // Linux's default range
+  unsigned lo = 0, hi = 0;
+  const int n = std::fscanf(f, "%u %u", &lo, &hi);
+  std::fclose(f);
+  return n == 2 && hi > lo ? hi - lo + 1 : 28'232;
+}
 
 counter_snapshot sum_counters(const std::vector<load_worker*>& workers) {
   counter_snapshot total;
@@ -63,7 +80,31 @@ void runner::prepare(target& t, const shape& s) {
       t.current_shape()->members == s.members) {
     return;
   }
+  t.depopulate();
+  const auto server_before = sample_process(t.pid());
+  const double self_before = self_cpu_seconds();
+  const std::int64_t start = now_ns();
   t.populate(s);
+  setup_result r;
+  r.target = t.name();
+  r.layout = s;
+  r.encrypted = t.kind() == target_kind::chat_server_enc;
+  r.seconds = seconds_between(start, now_ns());
+  r.bench_cpu_s = self_cpu_seconds() - self_before;
+  const auto server_after = sample_process(t.pid());
+  if (server_before && server_after) {
+    r.server_cpu_s = server_after->cpu_seconds - server_before->cpu_seconds;
+    r.hwm_kib = server_after->hwm_kib;
+    r.rss_kib = server_after->rss_kib;
+  }
+  r.base_rss_kib = t.base_rss_kib();
+  r.open_failures = t.setup_open_failures();
+  if (!opts_.quiet) {
+    std::fprintf(stderr, "%s %s set up in %.1f s: server %.0f us CPU, chat-bench %.0f us CPU per member\n",
+                 r.target.c_str(), s.to_string().c_str(), r.seconds, r.server_cpu_s * 1e6 / static_cast<double>(s.total()),
+                 r.bench_cpu_s * 1e6 / static_cast<double>(s.total()));
+  }
+  report_.setups.push_back(r);
 }
 
 void runner::release(target& t) {
@@ -77,6 +118,8 @@ phase_result runner::run_phase(target& t, double rate, double duration, const st
   phase_result r;
   r.target = t.name();
   r.mode = mode;
+  r.encrypted = t.kind() == target_kind::chat_server_enc;
+  r.base_rss_kib = t.base_rss_kib();
   r.layout = layout;
   r.rate = rate;
   r.duration = duration;
@@ -90,7 +133,9 @@ phase_result runner::run_phase(target& t, double rate, double duration, const st
   const auto udp_before = sample_udp();
   const auto drops_before = t.udp_port() ? socket_drops(*t.udp_port()) : std::nullopt;
   const auto allocs_before = t.allocations();
+  const auto self_allocs_before = self_allocations();
   const double self_before = self_cpu_seconds();
+  const double workers_before = workers_cpu(workers);
   const std::int64_t wall_before = now_ns();
 
   phase_plan plan;
@@ -155,6 +200,8 @@ phase_result runner::run_phase(target& t, double rate, double duration, const st
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   publish(workers, phase_plan{});  // epoch 0: anything later is stale
+  // Before reading /proc (its UDP table has a line per member socket, parsed with allocations).
+  const auto self_allocs_after = self_allocations();
 
   const auto after = sum_counters(workers);
   const auto server_after = sample_process(t.pid());
@@ -163,6 +210,7 @@ phase_result runner::run_phase(target& t, double rate, double duration, const st
   const auto drops_after = t.udp_port() ? socket_drops(*t.udp_port()) : std::nullopt;
   const auto allocs_after = t.allocations();
   const double self_after = self_cpu_seconds();
+  const double workers_after = workers_cpu(workers);
   const std::int64_t wall_after = now_ns();
 
   r.counts = after.since(before);
@@ -189,6 +237,15 @@ phase_result runner::run_phase(target& t, double rate, double duration, const st
   }
   if (r.counts.delivered > 0) r.cpu_us_per_1000 = r.server_cpu_s * 1e6 / (static_cast<double>(r.counts.delivered) / 1000.0);
   r.bench_cpu = (self_after - self_before) / r.wall;
+  r.bench_workers_cpu_s = workers_after - workers_before;
+  r.bench_datagrams = r.counts.sent + r.counts.keepalives + r.counts.received;
+  if (r.bench_datagrams) r.bench_us_per_datagram = r.bench_workers_cpu_s * 1e6 / static_cast<double>(r.bench_datagrams);
+  if (self_allocs_before && self_allocs_after) {
+    r.bench_allocs = *self_allocs_after - *self_allocs_before;
+    if (r.bench_datagrams) {
+      r.bench_allocs_per_datagram = static_cast<double>(*r.bench_allocs) / static_cast<double>(r.bench_datagrams);
+    }
+  }
   r.machine_busy = busy_fraction(machine_before, machine_after);
   r.rcvbuf_errors = udp_after.rcvbuf_errors - udp_before.rcvbuf_errors;
   if (drops_before && drops_after) r.target_drops = *drops_after - *drops_before;
@@ -201,7 +258,7 @@ phase_result runner::run_phase(target& t, double rate, double duration, const st
       r.allocs_per_delivery = static_cast<double>(r.allocs->allocations) / static_cast<double>(r.counts.delivered);
     }
   }
-  r.generator_bound = r.sent_per_s < 0.95 * r.offered_per_s;
+  r.generator_bound = mode != "idle" && r.sent_per_s < 0.95 * r.offered_per_s;
   for (const auto* w : workers) {
     auto notice = w->last_notice();
     if (!notice.empty()) r.last_notice = notice;
@@ -209,10 +266,11 @@ phase_result runner::run_phase(target& t, double rate, double duration, const st
   if (!opts_.quiet) {
     std::fprintf(stderr,
                  "%s  done: sent %.0f/s  delivered %.0f/s  loss %.4f%%  p50 %.3f  p99 %.3f  p99.9 %.3f  max %.3f ms  "
-                 "server %.1f%% cpu%s%s\n",
+                 "server %.1f%% cpu  bench %.2f us/datagram%s%s%s\n",
                  label.c_str(), r.sent_per_s, r.delivered_per_s, 100.0 * r.loss, ms(r.p50_ns), ms(r.p99_ns),
-                 ms(r.p999_ns), ms(r.max_ns), 100.0 * r.server_cpu, r.generator_bound ? "  (generator-bound)" : "",
-                 r.kept_up ? "" : "  (fell behind: queueing)");
+                 ms(r.p999_ns), ms(r.max_ns), 100.0 * r.server_cpu, r.bench_us_per_datagram,
+                 r.generator_bound ? "  (generator-bound)" : "", r.kept_up ? "" : "  (fell behind: queueing)",
+                 r.counts.open_failed ? "  (DATAGRAMS THAT DID NOT OPEN)" : "");
   }
   if (!t.alive()) throw std::runtime_error(t.name() + " died during the phase:\n" + t.diagnostics());
   return r;
@@ -305,6 +363,10 @@ run_report runner::run(const std::string& command_line) {
   report_.cpus = online_cpus();
   report_.message_bytes = opts_.size;
   report_.bench_threads = opts_.bench_threads;
+  report_.self_allocs = self_allocations().has_value();
+  for (const auto kind : opts_.targets) {
+    if (kind == target_kind::chat_server_enc) report_.handshake_rate = opts_.handshake_rate;
+  }
   report_.load_before = load_average();
   utsname u{};
   if (::uname(&u) == 0) report_.kernel = std::string(u.sysname) + " " + u.release;
@@ -318,13 +380,20 @@ run_report runner::run(const std::string& command_line) {
   std::uint64_t biggest_population = 0;
   for (const auto& s : all_shapes) biggest_population = std::max(biggest_population, s.total());
 
-  const double setup_timeout =
-      opts_.setup_timeout > 0 ? opts_.setup_timeout : 60.0 + 0.01 * static_cast<double>(biggest_population);
+  // Paced encrypted handshakes take members / rate at least.
+  const bool any_encrypted = std::find(opts_.targets.begin(), opts_.targets.end(), target_kind::chat_server_enc) !=
+                             opts_.targets.end();
+  const double pacing = any_encrypted && opts_.handshake_rate > 0
+                            ? static_cast<double>(biggest_population) / opts_.handshake_rate
+                            : 0.0;
+  const double setup_timeout = opts_.setup_timeout > 0
+                                   ? opts_.setup_timeout
+                                   : 60.0 + 0.01 * static_cast<double>(biggest_population) + pacing;
   const std::string prefix = "b" + std::to_string(::getpid()) + "-";
   for (const auto kind : opts_.targets) {
     target_settings ts;
     ts.kind = kind;
-    ts.program = kind == target_kind::chat_server   ? opts_.server_bin
+    ts.program = is_chat_server(kind)               ? opts_.server_bin
                  : kind == target_kind::limit_relay ? opts_.limit_relay_bin
                                                     : opts_.mosquitto_bin;
     ts.extra_args = opts_.server_args;
@@ -332,7 +401,7 @@ run_report runner::run(const std::string& command_line) {
       ts.connect = parse_endpoint(*opts_.connect);
       ts.pid = *opts_.server_pid;
     }
-    if (kind == target_kind::chat_server) ts.server_threads = opts_.server_threads;
+    if (is_chat_server(kind)) ts.server_threads = opts_.server_threads;
     ts.log_path = opts_.server_log;
     ts.alloc_counter_library = opts_.count_allocs;
     ts.workers = opts_.bench_threads;
@@ -340,25 +409,36 @@ run_report runner::run(const std::string& command_line) {
     ts.population.name_prefix = prefix;
     ts.population.text_bytes = opts_.size;
     ts.population.handshake_concurrency = opts_.handshake_concurrency;
+    ts.population.handshake_rate = opts_.handshake_rate;
     ts.population.timeout_ns = static_cast<std::int64_t>(setup_timeout * 1e9);
     ts.population.progress = !opts_.quiet;
     targets_.push_back(std::make_unique<target>(std::move(ts)));
   }
 
-  // Descriptors: every system's members at once if they fit, else one system's at a time.
+  // Descriptors: every system's members at once if they fit, else one system's at a time. The
+  // same for local ports: each UDP member binds one of the kernel's ephemeral ports.
   std::uint64_t all = 0;
   std::uint64_t one = 0;
+  std::uint64_t all_udp = 0;
   const shape biggest{1, static_cast<std::uint32_t>(biggest_population)};
   for (const auto& t : targets_) {
     all += t->descriptors_for(biggest);
     one = std::max(one, t->descriptors_for(biggest));
+    if (t->kind() != target_kind::mqtt) all_udp += biggest_population;
   }
   const std::uint64_t margin = 2 * opts_.handshake_concurrency + 256;
   const std::uint64_t limit = raise_fd_limit(all + margin);
-  if (all + margin > limit) {
+  const std::uint64_t ports = ephemeral_ports();
+  if (all + margin > limit || all_udp + margin > ports) {
     if (one + margin > limit) {
       report_.error = "chat-bench needs " + std::to_string(one + margin) + " file descriptors but may open " +
                       std::to_string(limit) + " (raise the hard limit: ulimit -Hn)";
+      return report_;
+    }
+    if (biggest_population + margin > ports) {
+      report_.error = "chat-bench needs " + std::to_string(biggest_population + margin) +
+                      " local ports but the kernel has " + std::to_string(ports) +
+                      " (net.ipv4.ip_local_port_range)";
       return report_;
     }
     swap_ = true;
@@ -386,7 +466,9 @@ run_report runner::run(const std::string& command_line) {
         for (auto& t : targets_) prepare(*t, s);
       }
       const double rate = opts_.sweep ? sweep_rate(s) : opts_.rate;
-      if (opts_.max) {
+      if (opts_.idle) {
+        run_fixed(s, 0, "idle");
+      } else if (opts_.max) {
         const double start = opts_.max_start > 0 ? opts_.max_start : (opts_.sweep ? rate : 1.0);
         run_max(s, start, opts_.sweep ? "sweep-max" : "max");
       } else {

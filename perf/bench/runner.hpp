@@ -14,7 +14,8 @@ namespace chat_bench {
 
 struct phase_result {
   std::string target;
-  std::string mode;  ///< fixed, max, sweep, sweep-max
+  std::string mode;  ///< fixed, max, sweep, sweep-max, idle
+  bool encrypted = false;  ///< chat-server-enc: every datagram sealed and opened
   shape layout;
   double rate = 0;      ///< offered chat messages per second per member
   double duration = 0;  ///< seconds of sending
@@ -33,6 +34,12 @@ struct phase_result {
   double cpu_us_per_1000 = 0;  ///< server CPU µs per 1000 delivered datagrams
   std::uint64_t hwm_kib = 0, rss_kib = 0;
   double bench_cpu = 0;        ///< cores used by chat-bench itself
+  double bench_workers_cpu_s = 0;     ///< CPU time of this system's load threads
+  std::uint64_t bench_datagrams = 0;  ///< datagrams they sent and received (chat, keepalives, replies)
+  double bench_us_per_datagram = 0;   ///< the generator's CPU µs per datagram it handled
+  std::optional<std::uint64_t> bench_allocs;      ///< chat-bench's own, under libmalloc_count.so
+  std::optional<double> bench_allocs_per_datagram;
+  std::uint64_t base_rss_kib = 0;  ///< the system's resident memory before any member
   double machine_busy = 0;     ///< busy fraction of all cores
   std::uint64_t rcvbuf_errors = 0;           ///< kernel-wide UDP receive-buffer drops in the phase
   std::optional<std::uint64_t> target_drops;  ///< of them, at the target's own socket
@@ -42,6 +49,18 @@ struct phase_result {
   bool generator_bound = false;  ///< chat-bench sent under 95 % of the offered rate
   bool interrupted = false;
   bool retried = false;  ///< --max: a failed step that was measured again at once
+};
+
+/// One set-up of a system's members (handshakes and binds, or connects): its cost on both sides.
+struct setup_result {
+  std::string target;
+  shape layout;
+  bool encrypted = false;
+  double seconds = 0;
+  double server_cpu_s = 0;
+  double bench_cpu_s = 0;  ///< all of chat-bench (the set-up runs on the coordinator thread)
+  std::uint64_t hwm_kib = 0, rss_kib = 0, base_rss_kib = 0;
+  std::uint64_t open_failures = 0;  ///< replies that did not open during the set-up
 };
 
 struct saturation_result {
@@ -61,6 +80,9 @@ struct run_report {
   std::vector<std::pair<std::string, std::string>> systems;  ///< name, start-up description
   std::vector<phase_result> phases;
   std::vector<saturation_result> saturations;
+  std::vector<setup_result> setups;
+  double handshake_rate = 0;  ///< encrypted handshakes per second at most (0: unpaced)
+  bool self_allocs = false;   ///< chat-bench ran under libmalloc_count.so
   bool swapped = false;  ///< populations were set up per phase (descriptor limit)
   std::size_t message_bytes = 0;
   std::size_t bench_threads = 0;

@@ -1,6 +1,7 @@
 #include "targets.hpp"
 
 #include "clock.hpp"
+#include "proc_stats.hpp"
 #include "../malloc_count/malloc_count.hpp"
 
 #include <fcntl.h>
@@ -44,6 +45,8 @@ std::string_view kind_name(target_kind k) noexcept {
   switch (k) {
     case target_kind::chat_server:
       return "chat-server";
+    case target_kind::chat_server_enc:
+      return "chat-server-enc";
     case target_kind::limit_relay:
       return "limit-relay";
     case target_kind::mqtt:
@@ -74,16 +77,33 @@ void target::start(const shape& largest) {
     if (settings_.kind == target_kind::limit_relay) udp_port_ = address_.port();
     description_ = "attached to " + address_.to_string() + " pid " + std::to_string(pid_);
     if (!alive()) throw std::runtime_error("no process with pid " + std::to_string(pid_));
-    return;
+    // Trust on first use: the key the server gives now is the one used for the whole run.
+    if (settings_.kind == target_kind::chat_server_enc) fetch_key(std::nullopt);
+  } else {
+    switch (settings_.kind) {
+      case target_kind::chat_server:
+      case target_kind::chat_server_enc:
+        start_chat_server(largest);
+        break;
+      case target_kind::limit_relay:
+        start_limit_relay();
+        break;
+      case target_kind::mqtt:
+        start_mosquitto();
+        break;
+    }
   }
-  switch (settings_.kind) {
-    case target_kind::chat_server:
-      return start_chat_server(largest);
-    case target_kind::limit_relay:
-      return start_limit_relay();
-    case target_kind::mqtt:
-      return start_mosquitto();
+  if (const auto sample = sample_process(pid_)) base_rss_kib_ = sample->rss_kib;
+}
+
+void target::fetch_key(const std::optional<std::string>& printed_fingerprint) {
+  server_key_ = fetch_server_key(address_, std::chrono::seconds(5));
+  const std::string fingerprint = libchat::key_fingerprint(*server_key_);
+  // The key a started server printed is the pin: operation 3 must give the same one.
+  if (printed_fingerprint && *printed_fingerprint != fingerprint) {
+    throw std::runtime_error("the server printed key " + *printed_fingerprint + " but operation 3 gave " + fingerprint);
   }
+  description_ += " key " + fingerprint;
 }
 
 void target::spawn(std::vector<std::string> argv) {
@@ -108,10 +128,25 @@ void target::start_chat_server(const shape& largest) {
     argv.push_back(std::to_string(*settings_.server_threads));
   }
   // A chat-server with encrypted sessions refuses plaintext clients unless told otherwise, and
-  // keeps its key in the user's home unless given a file: chat-bench speaks plaintext TCRP and
-  // keeps its key in a temporary directory. Older servers have neither flag.
+  // keeps its key in the user's home unless given a file. The plaintext target passes
+  // --allow-plaintext; chat-server-enc runs as configured by default (encrypted only). Both keep
+  // their key in a temporary directory. Older servers have neither flag (and no encryption).
+  const bool encrypted = settings_.kind == target_kind::chat_server_enc;
   const std::string help = child_process::capture({settings_.program, "--help"}, std::chrono::seconds(5));
-  if (help.find("--allow-plaintext") != std::string::npos) argv.push_back("--allow-plaintext");
+  const bool has_plaintext_flag = help.find("--allow-plaintext") != std::string::npos;
+  if (encrypted && !has_plaintext_flag) {
+    throw std::runtime_error(settings_.program + " has no encrypted sessions (no --allow-plaintext in its --help)");
+  }
+  if (!encrypted && has_plaintext_flag) argv.push_back("--allow-plaintext");
+  // A benchmark measures the relay, not the abuse limits: all its members talk from loopback,
+  // join in thousands and, with --max, send far faster than a person. Lift every limit the
+  // server has (older servers have none of these flags).
+  for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
+           {"--chat-rate", "0"}, {"--join-rate", "0"}, {"--handshake-rate", "0"},
+           {"--max-handshakes-per-ip", "1000000"}, {"--max-rooms-per-ip", "10000000"},
+           {"--max-tokens-per-ip", "100000000"}}) {
+    if (help.find(flag) != std::string::npos) argv.insert(argv.end(), {flag, value});
+  }
   if (help.find("--key-file") != std::string::npos) {
     make_temp_dir();
     argv.push_back("--key-file");
@@ -126,7 +161,18 @@ void target::start_chat_server(const shape& largest) {
   address_ = parse_endpoint(*tcp);
   udp_port_ = parse_endpoint(*udp).port();
   description_ = line->substr(line->find("listening"));
-  process_->start_draining();
+  if (encrypted) {
+    // "server key SHA256:… (path); …", printed right after the listening line.
+    std::optional<std::string> printed;
+    if (const auto key_line = process_->wait_for_line("server key", std::chrono::seconds(5))) {
+      const auto at = key_line->find("server key ") + 11;
+      printed = key_line->substr(at, key_line->find(' ', at) - at);
+    }
+    process_->start_draining();
+    fetch_key(printed);
+  } else {
+    process_->start_draining();
+  }
   map_alloc_counter();
 }
 
@@ -227,16 +273,17 @@ void target::populate(const shape& layout) {
     for (auto& m : mqtt_->members()) shares[m.id % count].push_back(&m);
     for (std::size_t w = 0; w < count; ++w) workers_.push_back(std::make_unique<mqtt_worker>(w, count, shares[w]));
   } else {
+    options.encrypted = settings_.kind == target_kind::chat_server_enc;
     udp_ = std::make_unique<udp_population>(layout, options);
-    if (settings_.kind == target_kind::chat_server) {
-      udp_->handshake_and_bind(address_);
+    if (is_chat_server(settings_.kind)) {
+      udp_->handshake_and_bind(address_, server_key_ ? &*server_key_ : nullptr);
     } else {
       udp_->bind_direct(address_);
     }
     std::vector<std::vector<udp_member*>> shares(count);
     for (auto& m : udp_->members()) shares[m.id % count].push_back(&m);
     for (std::size_t w = 0; w < count; ++w) {
-      workers_.push_back(std::make_unique<udp_worker>(w, count, settings_.keepalive_ns, shares[w]));
+      workers_.push_back(std::make_unique<udp_worker>(w, count, settings_.keepalive_ns, shares[w], options.text_bytes));
     }
   }
   for (auto& w : workers_) w->start();

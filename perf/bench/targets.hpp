@@ -2,6 +2,8 @@
 // to by address and PID), the members of the current shape, and the load workers that drive them.
 //
 //   chat-server   TCRP handshakes, then UDP chat            (udp_population + udp_workers)
+//   chat-server-enc  the same with encrypted sessions: sealed handshakes, every datagram sealed
+//                 and opened (a chat-server started without --allow-plaintext)
 //   limit-relay   UDP chat with dummy tokens, no handshake  (udp_population + udp_workers)
 //   mqtt          Mosquitto on loopback, one topic a room   (mqtt_population + mqtt_workers)
 #pragma once
@@ -13,6 +15,8 @@
 #include "shape.hpp"
 #include "udp_members.hpp"
 
+#include "libchat/secure_handshake.hpp"
+
 #include <sys/types.h>
 
 #include <cstdint>
@@ -23,8 +27,11 @@
 
 namespace chat_bench {
 
-enum class target_kind { chat_server, limit_relay, mqtt };
+enum class target_kind { chat_server, chat_server_enc, limit_relay, mqtt };
 std::string_view kind_name(target_kind k) noexcept;
+inline bool is_chat_server(target_kind k) noexcept {
+  return k == target_kind::chat_server || k == target_kind::chat_server_enc;
+}
 
 struct target_settings {
   target_kind kind = target_kind::chat_server;
@@ -74,11 +81,16 @@ class target {
   std::uint64_t descriptors_for(const shape& layout) const noexcept;
 
   std::vector<load_worker*> workers() const;
+  /// Replies that did not open during the current population's set-up (encrypted sessions).
+  std::uint64_t setup_open_failures() const noexcept { return udp_ ? udp_->setup_open_failures() : 0; }
   pid_t pid() const noexcept { return pid_; }
   /// The UDP port whose socket drops are the target's (none for mqtt).
   std::optional<std::uint16_t> udp_port() const noexcept { return udp_port_; }
   /// The start-up line the process printed, or a description of what was attached to.
   const std::string& description() const noexcept { return description_; }
+  /// The process's resident memory right after it started (or was attached to), before any
+  /// member of chat-bench: the base that memory per member is counted from.
+  std::uint64_t base_rss_kib() const noexcept { return base_rss_kib_; }
   bool alive();
   /// The last lines of the process's output, for error messages.
   std::string diagnostics() const;
@@ -90,6 +102,7 @@ class target {
   void start_chat_server(const shape& largest);
   void start_limit_relay();
   void start_mosquitto();
+  void fetch_key(const std::optional<std::string>& printed_fingerprint);
   void spawn(std::vector<std::string> argv);
   void map_alloc_counter();
   void make_temp_dir();
@@ -101,6 +114,8 @@ class target {
   endpoint address_;  ///< chat-server: TCP; limit-relay: UDP; mqtt: broker
   std::optional<std::uint16_t> udp_port_;
   std::string description_;
+  std::uint64_t base_rss_kib_ = 0;
+  std::optional<libchat::public_key> server_key_;  ///< chat-server-enc: from operation 3
   std::string temp_dir_;
   std::string alloc_file_;
   const void* alloc_page_ = nullptr;

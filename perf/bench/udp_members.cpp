@@ -8,6 +8,7 @@
 #include "libchat/tcrp.hpp"
 #include "libchat/tcrp_reader.hpp"
 
+#include <poll.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -35,6 +36,28 @@ constexpr std::uint64_t udp_tag = std::uint64_t{1} << 32;
 constexpr std::size_t reply_payload_limit = 65536;
 
 std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+
+// Encrypted: the clear overhead of a sealed client datagram besides the room name
+// (RoomNameSize, TokenSize, session id, counter, tag).
+constexpr std::size_t sealed_overhead = 2 + libchat::session_id_bytes + libchat::counter_bytes + libchat::aead_tag_bytes;
+// Largest datagram a member may receive: a sealed server datagram around the largest plaintext one.
+constexpr std::size_t largest_reply = libchat::sealed_server_size(libchat::max_server_datagram);
+
+// A member's keepalive (an empty message) or control message, sealed for encrypted members.
+// Returns the bytes to send, in `out` or in the member's own datagram.
+std::span<const std::uint8_t> client_message(udp_member& m, std::string_view message,
+                                             std::span<std::uint8_t> out) {
+  if (m.channel) {
+    const auto n = m.channel->seal_client_datagram(m.room_name, libchat::as_bytes(message), out);
+    if (!n) return {};
+    return out.first(*n);
+  }
+  if (message.empty()) return std::span<const std::uint8_t>(m.datagram.data(), m.text_at);
+  if (m.text_at + message.size() > out.size()) return {};
+  std::memcpy(out.data(), m.datagram.data(), m.text_at);
+  std::memcpy(out.data() + m.text_at, message.data(), message.size());
+  return out.first(m.text_at + message.size());
+}
 
 // A server → client datagram: a chat message to record or a notice.
 void classify_reply(std::span<const std::uint8_t> bytes, const auto& on_text, const auto& on_notice,
@@ -75,6 +98,14 @@ std::string udp_population::room_name(std::uint32_t room) const { return options
 std::string udp_population::user_name(std::uint32_t position) { return "u" + std::to_string(position); }
 
 void udp_population::build_datagram(udp_member& m) {
+  if (m.channel) {
+    // Sealed per send by the worker; only the room's name is the member's.
+    m.room_name = room_name(m.room);
+    if (sealed_overhead + m.room_name.size() + options_.text_bytes > libchat::max_client_datagram) {
+      throw std::runtime_error("message too large for a sealed datagram (--size)");
+    }
+    return;
+  }
   std::vector<char> text(options_.text_bytes);
   write_filler(text);
   write_stamp(stamp{}, text);
@@ -92,13 +123,13 @@ void udp_population::leave_all() {
   // left notice per member to every other member), so hosts go first.
   std::string leave(1, '\0');
   leave += R"({"type":"leave"})";
+  std::array<std::uint8_t, libchat::max_client_datagram> buffer{};
   std::size_t sent = 0;
   for (int pass = 0; pass < 2; ++pass) {
     for (auto& m : members_) {
       if (m.fd < 0 || (pass == 0) != (m.position == 0)) continue;
-      std::vector<std::uint8_t> out(m.text_at + leave.size());
-      std::memcpy(out.data(), m.datagram.data(), m.text_at);
-      std::memcpy(out.data() + m.text_at, leave.data(), leave.size());
+      const auto out = client_message(m, leave, buffer);
+      if (out.empty()) continue;
       [[maybe_unused]] const auto n = ::send(m.fd, out.data(), out.size(), MSG_DONTWAIT);
       // Paced (about 50,000/s) so that a busy target's receive buffer takes them all: a lost
       // leave would leave a member behind that times out later, in some other measurement.
@@ -125,9 +156,14 @@ class setup_driver {
     close_fd(epoll_fd_);
   }
 
-  void run_handshakes(const endpoint& tcp_server) {
+  void run_handshakes(const endpoint& tcp_server, const libchat::public_key* server_key) {
     tcp_server_ = tcp_server;
     handshaking_ = true;
+    if (pop_.options_.encrypted) {
+      if (!server_key) throw std::runtime_error("encrypted handshakes need the server's key");
+      server_key_ = server_key;
+      if (pop_.options_.handshake_rate > 0) pace_ns_ = static_cast<std::int64_t>(1e9 / pop_.options_.handshake_rate);
+    }
     for (auto& m : pop_.members_) {
       if (m.position == 0) queue_.push_back({m.id, 0});
     }
@@ -157,6 +193,7 @@ class setup_driver {
     std::optional<libchat::tcrp_reader> reader;
     std::vector<std::uint8_t> request;
     bool accepted = false;
+    std::unique_ptr<libchat::client_handshake> secure;  ///< encrypted sessions
   };
   struct queued {
     std::uint32_t member;
@@ -184,7 +221,9 @@ class setup_driver {
         std::fprintf(stderr, "setup %s: %s\n", pop_.options_.label.c_str(), status().c_str());
         next_progress = now + ns_per_s;
       }
-      const int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), 20);
+      // Paced handshakes start on time even when nothing else happens.
+      const int wait_ms = pace_ns_ > 0 && !queue_.empty() ? 1 : 20;
+      const int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), wait_ms);
       if (n < 0 && errno != EINTR) throw std::runtime_error(errno_text("epoll_wait"));
       for (int i = 0; i < n; ++i) {
         const std::uint64_t tag = events[static_cast<std::size_t>(i)].data.u64;
@@ -202,9 +241,11 @@ class setup_driver {
     std::string s;
     if (handshaking_) {
       s += "handshakes " + std::to_string(handshakes_done_) + "/" + std::to_string(pop_.members_.size()) +
-           " (" + std::to_string(busy_retries_) + " busy retries), ";
+           " (" + std::to_string(busy_retries_) + " retries: busy or rate-limited), ";
     }
-    return s + "bound " + std::to_string(bound_) + "/" + std::to_string(pop_.members_.size());
+    s += "bound " + std::to_string(bound_) + "/" + std::to_string(pop_.members_.size());
+    if (pop_.setup_open_failures_) s += ", " + std::to_string(pop_.setup_open_failures_) + " replies did not open";
+    return s;
   }
 
   void launch(std::int64_t now) {
@@ -217,12 +258,15 @@ class setup_driver {
       }
       std::size_t scanned = queue_.size();
       while (active_jobs_ < pop_.options_.handshake_concurrency && scanned-- > 0 && !queue_.empty()) {
+        // Pacing: a start every pace_ns_, catching up at most 20 ms worth after a pause.
+        if (pace_ns_ > 0 && next_start_ns_ > now) break;
         const queued q = queue_.front();
         queue_.pop_front();
         if (q.not_before > now) {
           queue_.push_back(q);
           continue;
         }
+        if (pace_ns_ > 0) next_start_ns_ = std::max(next_start_ns_, now - 20 * ns_per_ms) + pace_ns_;
         start_handshake(q.member);
       }
     }
@@ -254,9 +298,17 @@ class setup_driver {
     j.fd = fd;
     j.member = member;
     const auto op = m.position == 0 ? libchat::operation::create_room : libchat::operation::join_room;
-    j.request = libchat::encode_frame(static_cast<std::uint8_t>(op), libchat::frame_state::request,
-                                      pop_.room_name(m.room),
-                                      libchat::encode_room_request({udp_population::user_name(m.position), {}}));
+    const std::string room = pop_.room_name(m.room);
+    const libchat::room_request request{udp_population::user_name(m.position), {}};
+    if (server_key_) {
+      // The operation and the room are bound into the transcript: a fresh handshake per attempt.
+      j.secure = std::make_unique<libchat::client_handshake>(*server_key_, static_cast<std::uint8_t>(op), room);
+      j.request = libchat::encode_frame(static_cast<std::uint8_t>(op), libchat::frame_state::request, room,
+                                        j.secure->seal_request(request));
+    } else {
+      j.request = libchat::encode_frame(static_cast<std::uint8_t>(op), libchat::frame_state::request, room,
+                                        libchat::encode_room_request(request));
+    }
     j.reader.emplace(libchat::tcrp_direction::to_client, reply_payload_limit);
     epoll_event ev{};
     ev.events = EPOLLOUT | EPOLLIN;
@@ -269,6 +321,7 @@ class setup_driver {
     job& j = jobs_[slot];
     close_fd(j.fd);  // closing also removes it from the epoll set
     j.reader.reset();
+    j.secure.reset();
     free_slots_.push_back(slot);
     --active_jobs_;
   }
@@ -355,8 +408,11 @@ class setup_driver {
     const std::string payload(j.reader->payload());
     const auto member = j.member;
     if (state == libchat::frame_state::response) {
-      auto parsed = libchat::parse_response(payload);
-      if (!parsed) throw std::runtime_error("unreadable response for " + describe(member));
+      auto parsed = j.secure ? j.secure->open_response(payload) : libchat::parse_response(payload);
+      if (!parsed) {
+        throw std::runtime_error(std::string(j.secure ? "a response that did not open" : "unreadable response") +
+                                 " for " + describe(member) + ": " + parsed.error().message());
+      }
       if (auto* error = std::get_if<libchat::error_response>(&*parsed)) {
         finish_job(slot);
         return refused(member, *error);
@@ -365,15 +421,23 @@ class setup_driver {
       j.reader.emplace(libchat::tcrp_direction::to_client, reply_payload_limit);
       return true;
     }
-    auto parsed = libchat::parse_final_response(payload);
-    if (!parsed) throw std::runtime_error("unreadable completion for " + describe(member));
+    auto parsed = j.secure ? j.secure->open_completion(payload) : libchat::parse_final_response(payload);
+    if (!parsed) {
+      throw std::runtime_error(std::string(j.secure ? "a completion that did not open" : "unreadable completion") +
+                               " for " + describe(member) + ": " + parsed.error().message());
+    }
     if (auto* error = std::get_if<libchat::error_response>(&*parsed)) {
       finish_job(slot);
       return refused(member, *error);
     }
     const auto& done = std::get<libchat::completion_response>(*parsed);
     auto& m = pop_.members_[member];
-    m.token = done.token;
+    if (j.secure) {
+      if (!done.session) throw std::runtime_error("an encrypted completion without a session id for " + describe(member));
+      m.channel = j.secure->channel(*done.session);
+    } else {
+      m.token = done.token;
+    }
     // The token is bound to the IP address of the TCP connection: bind the UDP socket to it.
     endpoint local;
     local.length = sizeof local.address;
@@ -386,8 +450,11 @@ class setup_driver {
   }
 
   bool refused(std::uint32_t member, const libchat::error_response& error) {
-    if (error.error == libchat::tcrp_error::server_busy) {
-      retry(member, "server_busy");
+    // Busy, or over a rate limit (a server that limits joins per room or handshakes per address):
+    // try again later. (By name: an older libchat does not know the rate_limited code.)
+    const auto name = libchat::wire_name(error.error);
+    if (error.error == libchat::tcrp_error::server_busy || name == "rate_limited") {
+      retry(member, name == "rate_limited" ? "rate_limited" : "server_busy");
       return false;
     }
     throw std::runtime_error("handshake for " + describe(member) + " refused: " +
@@ -409,7 +476,12 @@ class setup_driver {
     waiting_.push_back({member, now_ns() + bind_retry_ns});
     ++binding_;
     bind_attempts_[member] = 1;
-    [[maybe_unused]] const auto n = ::send(m.fd, m.datagram.data(), m.text_at, MSG_DONTWAIT);
+    send_keepalive(m);
+  }
+
+  void send_keepalive(udp_member& m) {
+    const auto out = client_message(m, {}, send_buffer_);
+    [[maybe_unused]] const auto n = ::send(m.fd, out.data(), out.size(), MSG_DONTWAIT);
   }
 
   void resend_keepalives(std::int64_t now) {
@@ -420,7 +492,7 @@ class setup_driver {
         throw std::runtime_error("no pong for " + describe(w.member) + " after " + std::to_string(bind_attempts) +
                                  " keepalives");
       }
-      [[maybe_unused]] const auto n = ::send(m.fd, m.datagram.data(), m.text_at, MSG_DONTWAIT);
+      send_keepalive(m);
       w.not_before = now + bind_retry_ns;
     }
     std::erase_if(waiting_, [this](const queued& w) { return pop_.members_[w.member].bound; });
@@ -428,12 +500,22 @@ class setup_driver {
 
   void on_udp(std::uint32_t member) {
     auto& m = pop_.members_[member];
-    std::array<std::uint8_t, 4096> buf{};
+    std::array<std::uint8_t, largest_reply + 2> buf{};
+    std::array<std::uint8_t, largest_reply> plain{};
     for (int i = 0; i < 64; ++i) {
       const ssize_t n = ::recv(m.fd, buf.data(), buf.size(), MSG_DONTWAIT);
       if (n < 0) return;
+      std::span<const std::uint8_t> reply(buf.data(), static_cast<std::size_t>(n));
+      if (m.channel) {
+        const auto opened = m.channel->open_server_datagram(reply, plain);
+        if (!opened) {
+          ++pop_.setup_open_failures_;
+          continue;
+        }
+        reply = std::span<const std::uint8_t>(plain.data(), *opened);
+      }
       classify_reply(
-          std::span<const std::uint8_t>(buf.data(), static_cast<std::size_t>(n)), [](std::span<const char>) {},
+          reply, [](std::span<const char>) {},
           [&](std::string_view notice) {
             if (!m.bound && notice.find("\"pong\"") != std::string_view::npos) {
               m.bound = true;
@@ -446,6 +528,10 @@ class setup_driver {
   }
 
   udp_population& pop_;
+  const libchat::public_key* server_key_ = nullptr;  ///< encrypted sessions
+  std::int64_t pace_ns_ = 0;                          ///< between two encrypted handshakes
+  std::int64_t next_start_ns_ = 0;
+  std::array<std::uint8_t, libchat::max_client_datagram> send_buffer_{};
   int epoll_fd_ = -1;
   std::int64_t deadline_ = 0;
   endpoint tcp_server_;
@@ -468,9 +554,46 @@ class setup_driver {
   std::unordered_map<std::uint32_t, int> bind_attempts_;
 };
 
-void udp_population::handshake_and_bind(const endpoint& tcp_server) {
+void udp_population::handshake_and_bind(const endpoint& tcp_server, const libchat::public_key* server_key) {
   setup_driver driver(*this);
-  driver.run_handshakes(tcp_server);
+  driver.run_handshakes(tcp_server, server_key);
+}
+
+libchat::public_key fetch_server_key(const endpoint& tcp_server, std::chrono::milliseconds timeout) {
+  struct socket_guard {
+    int fd;
+    ~socket_guard() { close_fd(fd); }
+  } guard{::socket(tcp_server.family(), SOCK_STREAM | SOCK_CLOEXEC, 0)};
+  const int fd = guard.fd;
+  if (fd < 0) throw std::runtime_error(errno_text("socket"));
+  if (::connect(fd, tcp_server.get(), tcp_server.length) != 0) {
+    throw std::runtime_error(errno_text(("connect to " + tcp_server.to_string()).c_str()));
+  }
+  const auto request = libchat::encode_frame(static_cast<std::uint8_t>(libchat::operation::server_key),
+                                             libchat::frame_state::request, "", "");
+  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
+    throw std::runtime_error(errno_text("send (operation 3)"));
+  }
+  libchat::tcrp_reader reader(libchat::tcrp_direction::to_client, reply_payload_limit);
+  const std::int64_t deadline = now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count();
+  for (;;) {
+    auto space = reader.prepare();
+    if (space.empty()) break;  // a whole frame, or a failure
+    const std::int64_t left_ms = (deadline - now_ns()) / ns_per_ms;
+    pollfd p{fd, POLLIN, 0};
+    if (left_ms <= 0 || ::poll(&p, 1, static_cast<int>(left_ms)) <= 0) {
+      throw std::runtime_error("no answer to operation 3 (the server's key) from " + tcp_server.to_string());
+    }
+    const ssize_t n = ::recv(fd, space.data(), space.size(), 0);
+    if (n <= 0) throw std::runtime_error("the server closed without its key (operation 3)");
+    reader.commit(static_cast<std::size_t>(n));
+  }
+  if (reader.state() == libchat::tcrp_reader::status::failed) {
+    throw std::runtime_error("malformed answer to operation 3: " + reader.error().message());
+  }
+  auto key = libchat::parse_server_key_response(reader.payload());
+  if (!key) throw std::runtime_error("bad answer to operation 3: " + std::string(reader.payload()).substr(0, 200));
+  return *key;
 }
 
 void udp_population::bind_direct(const endpoint& udp_server) {
@@ -483,7 +606,7 @@ void udp_population::bind_direct(const endpoint& udp_server) {
 
 namespace {
 constexpr std::size_t receive_batch = 16;
-constexpr std::size_t receive_bytes = libchat::max_server_datagram + 2;
+constexpr std::size_t receive_bytes = largest_reply + 2;
 constexpr std::uint32_t wake_tag = 0xffffffffu;
 }  // namespace
 
@@ -492,11 +615,18 @@ struct udp_worker::buffers {
   std::array<iovec, receive_batch> vectors{};
   std::array<mmsghdr, receive_batch> messages{};
   std::array<epoll_event, 256> events{};
+  // Encrypted members: the chat text (filler, then the stamp of each send), the sealed datagram
+  // going out, and the opened one coming in. One set per worker, reused for every datagram.
+  std::vector<char> text;
+  std::array<std::uint8_t, libchat::max_client_datagram> sealed{};
+  std::array<std::uint8_t, largest_reply> opened{};
 };
 
 udp_worker::udp_worker(std::size_t index, std::size_t count, std::int64_t keepalive_ns,
-                       std::vector<udp_member*> members)
+                       std::vector<udp_member*> members, std::size_t text_bytes)
     : load_worker(index, count, keepalive_ns), members_(std::move(members)), buffers_(std::make_unique<buffers>()) {
+  buffers_->text.resize(std::max(text_bytes, stamp_bytes));
+  write_filler(buffers_->text);
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ < 0) throw std::runtime_error(errno_text("epoll_create1"));
   epoll_event ev{};
@@ -542,23 +672,42 @@ void udp_worker::receive_from(std::size_t m) {
   const int got = ::recvmmsg(members_[m]->fd, b.messages.data(), receive_batch, MSG_DONTWAIT, nullptr);
   if (got <= 0) return;
   const std::int64_t now = now_ns();
+  record_received(static_cast<std::size_t>(got));
+  auto& member = *members_[m];
   for (std::size_t i = 0; i < static_cast<std::size_t>(got); ++i) {
+    std::span<const std::uint8_t> datagram(b.data[i].data(), b.messages[i].msg_len);
+    if (member.channel) {
+      // A datagram that does not open is lost (it counts for loss) and counted apart.
+      const auto opened = member.channel->open_server_datagram(datagram, b.opened);
+      if (!opened) {
+        record_open_failure();
+        continue;
+      }
+      datagram = std::span<const std::uint8_t>(b.opened.data(), *opened);
+    }
     classify_reply(
-        std::span<const std::uint8_t>(b.data[i].data(), b.messages[i].msg_len),
-        [&](std::span<const char> text) { record_text(text, now); },
+        datagram, [&](std::span<const char> text) { record_text(text, now); },
         [&](std::string_view notice) { record_notice(notice); }, [&] { record_malformed(); });
   }
 }
 
 bool udp_worker::send_chat(std::size_t m, const stamp& s) {
   auto& member = *members_[m];
+  if (member.channel) {
+    auto& b = *buffers_;
+    write_stamp(s, b.text);
+    const auto n = member.channel->seal_client_datagram(
+        member.room_name, libchat::as_bytes({b.text.data(), b.text.size()}), b.sealed);
+    return n && ::send(member.fd, b.sealed.data(), *n, MSG_DONTWAIT) >= 0;
+  }
   write_stamp(s, std::span<char>(reinterpret_cast<char*>(member.datagram.data() + member.text_at), stamp_bytes));
   return ::send(member.fd, member.datagram.data(), member.datagram.size(), MSG_DONTWAIT) >= 0;
 }
 
 bool udp_worker::send_keepalive(std::size_t m) {
   auto& member = *members_[m];
-  return ::send(member.fd, member.datagram.data(), member.text_at, MSG_DONTWAIT) >= 0;
+  const auto out = client_message(member, {}, buffers_->sealed);
+  return !out.empty() && ::send(member.fd, out.data(), out.size(), MSG_DONTWAIT) >= 0;
 }
 
 }  // namespace chat_bench
