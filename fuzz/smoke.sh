@@ -17,7 +17,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 seconds=${1:-20}
 [[ $# -gt 0 ]] && shift
 all_targets=(fuzz_tcrp_stream fuzz_tcrp_request fuzz_tcrp_response fuzz_udp_c2s fuzz_udp_s2c fuzz_utf8 fuzz_room_ops
-             fuzz_lobby fuzz_replay_window)
+             fuzz_lobby fuzz_replay_window fuzz_handshake fuzz_sealed_datagram)
 targets=("$@")
 ((${#targets[@]})) || targets=("${all_targets[@]}")
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
@@ -33,6 +33,8 @@ max_len() {
     fuzz_room_ops) echo 4096 ;;
     fuzz_lobby) echo 8192 ;;
     fuzz_replay_window) echo 4096 ;;
+    fuzz_handshake) echo 2048 ;;
+    fuzz_sealed_datagram) echo 4200 ;;
     *) echo 4096 ;;
   esac
 }
