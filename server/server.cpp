@@ -92,6 +92,10 @@ int server::run() {
   for (unsigned i = 1; i < config_.threads; ++i) pool.emplace_back([this] { io_.run(); });
   io_.run();
   for (auto& t : pool) t.join();
+  // Shutting down: a second SIGTERM now (impatient supervisors send one) must not kill the
+  // process with that signal after the handlers are gone; the exit status stays 0.
+  std::signal(SIGINT, SIG_IGN);
+  std::signal(SIGTERM, SIG_IGN);
 
   // Nothing runs any more: stop the password workers (their queued jobs hold coroutine handlers),
   // then drop the rooms and sockets while the io_context still exists.

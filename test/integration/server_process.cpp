@@ -81,6 +81,8 @@ server_process::~server_process() { stop(); }
 
 void server_process::stop() {
   bool killed = false;
+  // If the test already asked the server to stop, give it the time to do so first.
+  if (!exited_ && stop_requested_) wait_exit(std::chrono::seconds(5));
   if (!exited_) {
     signal(SIGTERM);
     if (!wait_exit(std::chrono::seconds(5))) {
@@ -115,8 +117,17 @@ void server_process::read_log(int fd) {
   ::close(fd);
 }
 
-void server_process::signal(int sig) const {
-  if (!exited_) ::kill(pid_, sig);
+void server_process::signal(int sig) {
+  if (exited_) return;
+  if (sig == SIGTERM || sig == SIGINT) stop_requested_ = true;
+  ::kill(pid_, sig);
+}
+
+void server_process::kill_hard() {
+  if (exited_) return;
+  expected_failure_ = true;
+  ::kill(pid_, SIGKILL);
+  wait_exit(std::chrono::seconds(5));
 }
 
 std::optional<int> server_process::wait_exit(std::chrono::milliseconds timeout) {

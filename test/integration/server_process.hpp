@@ -30,7 +30,12 @@ class server_process {
   /// The key file the server was started with.
   const std::string& key_file() const { return key_file_; }
 
-  void signal(int sig) const;
+  void signal(int sig);
+  /// The server's process id (for /proc/PID/fd, /proc/PID/stat and prlimit).
+  int pid() const { return pid_; }
+  /// SIGKILL, and waits for the death: the server tells nobody. The test asked for it, so the
+  /// destructor does not report the exit as a failure.
+  void kill_hard();
   /// Waits for the process to exit; its exit code, or nullopt on timeout (or -signal if killed).
   std::optional<int> wait_exit(std::chrono::milliseconds timeout);
   /// Waits until a log line containing `text` appears.
@@ -53,6 +58,7 @@ class server_process {
   bool exited_ = false;
   int exit_code_ = 0;
   bool expected_failure_ = false;
+  bool stop_requested_ = false;
   std::uint16_t tcp_port_ = 0, udp_port_ = 0;
   std::optional<std::uint16_t> lobby_port_;
   mutable std::mutex mutex_;
