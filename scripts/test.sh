@@ -52,16 +52,16 @@ cmake -S . -B "$build_dir-asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLIBCHAT_BUIL
 cmake --build "$build_dir-asan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir "$build_dir-asan" --output-on-failure --timeout 600 -j "$jobs" -L 'unit|integration|cli|fuzz'
+  ctest --test-dir "$build_dir-asan" --output-on-failure --timeout 600 -j "$jobs" -L 'unit|integration|attack|cli|fuzz'
 
 # More server threads than cores, so that strands really run in parallel. The test harness aborts
 # when a server's log holds a sanitizer report (test/integration/server_process.cpp).
 step "ThreadSanitizer"
 cmake -S . -B "$build_dir-tsan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLIBCHAT_BUILD_PERF=OFF -DLIBCHAT_BUILD_CLIENT=OFF \
   -DCMAKE_CXX_FLAGS="-O1 -g1 -fsanitize=thread -Wno-tsan" >/dev/null
-cmake --build "$build_dir-tsan" --target chat-server chat_integration_tests
+cmake --build "$build_dir-tsan" --target chat-server chat_integration_tests chat_attack_tests
 CHAT_TEST_SERVER_THREADS=4 TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/test/tsan.supp" \
-  ctest --test-dir "$build_dir-tsan" --output-on-failure --timeout 600 -j "$jobs" -L integration
+  ctest --test-dir "$build_dir-tsan" --output-on-failure --timeout 600 -j "$jobs" -L 'integration|attack'
 
 step "fuzz smoke"
 FUZZ_BUILD_DIR="$abs_build_dir-fuzz" fuzz/smoke.sh "${LIBCHAT_FUZZ_SECONDS:-10}"

@@ -90,7 +90,11 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
       ("token-ttl", po::value<double>()->default_value(30.0),
        "Seconds a new token has to send its first datagram; a room whose host never does is closed.")
       ("unreachable-limit", po::value<unsigned>()->default_value(c.room.unreachable_limit),
-       "ICMP unreachable reports in a row that remove a member.")
+       "ICMP unreachable reports in a row that remove a member, once they span --unreachable-grace.")
+      ("unreachable-grace", po::value<double>()->default_value(20.0),
+       "Seconds a streak of unreachable reports must last before it removes a member. Reports can be "
+       "forged; keep this longer than clients' keepalive interval, so that a live member's next "
+       "datagram ends the streak first.")
       ("max-handshakes-per-ip", po::value<std::size_t>()->default_value(c.per_address.handshakes),
        "Handshakes in progress at once from one IP address.")
       ("handshake-rate", po::value<double>()->default_value(c.per_address.handshake_rate.per_second),
@@ -181,6 +185,7 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
                   in_range<double>(vm, "inactivity-timeout", 0.05, 86400) &&
                   in_range<double>(vm, "token-ttl", 0.05, 86400) &&
                   in_range<unsigned>(vm, "unreachable-limit", 1, 255) &&
+                  in_range<double>(vm, "unreachable-grace", 0, 86400) &&
                   in_range<std::size_t>(vm, "max-handshakes-per-ip", 1, 1'000'000) &&
                   in_range<double>(vm, "handshake-rate", 0, 1e6) && in_range<double>(vm, "handshake-burst", 0, 1e6) &&
                   in_range<std::size_t>(vm, "max-rooms-per-ip", 1, 10'000'000) &&
@@ -218,6 +223,7 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
   c.room.inactivity_timeout = seconds("inactivity-timeout");
   c.room.token_ttl = seconds("token-ttl");
   c.room.unreachable_limit = vm["unreachable-limit"].as<unsigned>();
+  c.room.unreachable_grace = seconds("unreachable-grace");
   c.lobby.max_members = vm["lobby-max-members"].as<std::size_t>();
   c.per_address.handshakes = vm["max-handshakes-per-ip"].as<std::size_t>();
   c.per_address.handshake_rate = {vm["handshake-rate"].as<double>(), std::max(1.0, vm["handshake-burst"].as<double>())};

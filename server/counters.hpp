@@ -23,6 +23,7 @@ enum class counter : std::uint8_t {
   send_would_block,  ///< sends dropped because the socket buffer was full (real time beats reliable)
   send_error,        ///< sends the kernel refused
   icmp_errors,       ///< delivery errors the kernel reported (IP_RECVERR)
+  kernel_drops,      ///< datagrams the kernel dropped before we could read them (full buffer, SO_RXQ_OVFL)
   lobby_received,
   lobby_relayed,
   lobby_keepalive,

@@ -192,7 +192,11 @@ void handshake_connection::join_checked_password(const std::shared_ptr<room_host
                                                  const std::optional<libchat::password_hash>& stored) {
   if (!stored) return join_admit(host);
   const auto now = std::chrono::steady_clock::now();
+  // The address's one hash slot first, then its failure budget: two attempts at once cannot both
+  // pass the budget's last try.
+  if (request_.password && !take_hash_slot()) return finish(hash_busy_reply(frame_state::completion));
   if (!ctx_.limits.may_try_password(ip_, room_, now)) {
+    give_back_hash_slot();
     // Refused without hashing: guessing costs the guesser time, not the server CPU.
     return finish(error_reply(frame_state::completion, tcrp_error::rate_limited,
                               "Too many wrong passwords for room " + quoted(room_) +
@@ -204,7 +208,6 @@ void handshake_connection::join_checked_password(const std::shared_ptr<room_host
     return finish(error_reply(frame_state::completion, tcrp_error::bad_password,
                               "Room " + quoted(room_) + " needs a password."));
   }
-  if (!take_hash_slot()) return finish(hash_busy_reply(frame_state::completion));
   auto job = [self = shared_from_this(), host, password = *request_.password, hash = *stored] {
     const bool right = libchat::verify_password(password, hash);
     self->come_back([self, host, right] {

@@ -34,6 +34,7 @@ udp_relay::udp_relay(server_context& ctx, relay_memory& memory, const asio::ip::
     where.port(sockets_.front()->local_endpoint().port());  // port 0: the others join the chosen one
   }
   sender_.emplace(sockets_.front()->native_handle(), ipv6_, ctx.stats);
+  kernel_drops_seen_.assign(sockets_.size(), 0);
 }
 
 void udp_relay::open(socket_type& socket, const asio::ip::udp::endpoint& bind, bool shared) {
@@ -43,6 +44,7 @@ void udp_relay::open(socket_type& socket, const asio::ip::udp::endpoint& bind, b
   socket.set_option(asio::socket_base::send_buffer_size(buffer));
   const int on = 1;
   if (shared) ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on);
+  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on);
   // Ask the kernel to report ICMP errors for datagrams we send (unreachable members). Without
   // this, Linux keeps them invisible on an unconnected socket.
   ::setsockopt(socket.native_handle(), IPPROTO_IP, IP_RECVERR, &on, sizeof on);
@@ -68,19 +70,25 @@ void udp_relay::wait(socket_type& socket) {
 }
 
 void udp_relay::on_readable(socket_type& socket) {
-  // ICMP reports concern what the first socket sent.
-  if (&socket == sockets_.front().get() && sender_->take_error_report()) read_error_queue(socket);
+  bool reports = false;
   for (int i = 0; i < batches_per_wakeup; ++i) {
-    if (receive_batch(socket) < batch_size) break;  // the socket is drained
+    if (receive_batch(socket, reports) < batch_size) break;  // the socket is drained
   }
+  // ICMP reports concern what the first socket sent. They are read after the datagrams that
+  // were already queued, so that a member who said leave and closed its socket has left before
+  // the report about its closed port is looked at.
+  if (&socket == sockets_.front().get() && (sender_->take_error_report() || reports)) read_error_queue(socket);
   wait(socket);
 }
 
-std::size_t udp_relay::receive_batch(socket_type& socket) {
+std::size_t udp_relay::receive_batch(socket_type& socket, bool& reports) {
   std::array<datagram_slot*, batch_size> slots{};
   std::array<mmsghdr, batch_size> messages{};
   std::array<iovec, batch_size> vectors{};
   std::array<sockaddr_storage, batch_size> addresses{};
+  // SO_RXQ_OVFL: each datagram carries the socket's running count of datagrams the kernel dropped
+  // for want of buffer space, so that the stats can say how many never reached us.
+  alignas(cmsghdr) std::array<std::array<char, CMSG_SPACE(sizeof(std::uint32_t))>, batch_size> controls{};
   std::size_t ready = 0;
   for (; ready < batch_size; ++ready) {
     slots[ready] = memory_.slots.acquire();
@@ -90,6 +98,8 @@ std::size_t udp_relay::receive_batch(socket_type& socket) {
     messages[ready].msg_hdr.msg_iovlen = 1;
     messages[ready].msg_hdr.msg_name = &addresses[ready];
     messages[ready].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    messages[ready].msg_hdr.msg_control = controls[ready].data();
+    messages[ready].msg_hdr.msg_controllen = controls[ready].size();
   }
   if (ready == 0) {
     // Every slot is in flight: read one datagram into a scratch buffer just to count and drop it,
@@ -108,7 +118,8 @@ std::size_t udp_relay::receive_batch(socket_type& socket) {
   const std::size_t received = got > 0 ? static_cast<std::size_t>(got) : 0;
   const bool would_block = error == EAGAIN || error == EWOULDBLOCK;
   // With IP_RECVERR, an ICMP report for an earlier send surfaces here as an error.
-  if (reports_earlier_error(error)) read_error_queue(socket);
+  if (reports_earlier_error(error)) reports = true;
+  if (received > 0) count_kernel_drops(socket, messages[received - 1].msg_hdr);
   for (std::size_t i = 0; i < received; ++i) {
     datagram_slot* slot = slots[i];
     ctx_.stats.add(counter::received);
@@ -124,6 +135,25 @@ std::size_t udp_relay::receive_batch(socket_type& socket) {
   for (std::size_t i = received; i < ready; ++i) memory_.slots.release(slots[i]);
   // An error still counts as "maybe more": the caller loops again until EAGAIN.
   return error != 0 && !would_block ? batch_size : received;
+}
+
+void udp_relay::count_kernel_drops(socket_type& socket, const msghdr& message) {
+  for (const cmsghdr* c = CMSG_FIRSTHDR(&message); c; c = CMSG_NXTHDR(const_cast<msghdr*>(&message), const_cast<cmsghdr*>(c))) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_RXQ_OVFL) continue;
+    std::uint32_t total = 0;
+    std::memcpy(&total, CMSG_DATA(c), sizeof total);
+    // Only this socket's receive loop touches its entry.
+    const std::size_t index = socket_index(socket);
+    const std::uint32_t delta = total - kernel_drops_seen_[index];  // wraps as the kernel's count does
+    kernel_drops_seen_[index] = total;
+    if (delta) ctx_.stats.add(counter::kernel_drops, delta);
+  }
+}
+
+std::size_t udp_relay::socket_index(const socket_type& socket) const noexcept {
+  for (std::size_t i = 0; i < sockets_.size(); ++i)
+    if (sockets_[i].get() == &socket) return i;
+  return 0;
 }
 
 void udp_relay::route(datagram_slot* slot) {
@@ -154,8 +184,10 @@ void udp_relay::route(datagram_slot* slot) {
 }
 
 void udp_relay::read_error_queue(socket_type& socket) {
-  // Each queued report names the destination of the datagram that failed.
-  for (int i = 0; i < 64; ++i) {
+  // Each queued report names the destination of the datagram that failed. Drain them: queued
+  // reports take room in the socket's receive buffer, so a flood of forged ones left there would
+  // crowd out datagrams (the bound keeps one wake-up from starving the others).
+  for (int i = 0; i < 4096; ++i) {
     std::array<std::uint8_t, 64> payload{};
     std::array<std::uint8_t, 512> control{};
     sockaddr_storage address{};

@@ -52,7 +52,9 @@ class udp_relay {
   void open(socket_type& socket, const boost::asio::ip::udp::endpoint& bind, bool shared);
   void wait(socket_type& socket);
   void on_readable(socket_type& socket);
-  std::size_t receive_batch(socket_type& socket);
+  std::size_t receive_batch(socket_type& socket, bool& reports);
+  void count_kernel_drops(socket_type& socket, const msghdr& message);
+  std::size_t socket_index(const socket_type& socket) const noexcept;
   void route(datagram_slot* slot);
   void read_error_queue(socket_type& socket);
 
@@ -61,6 +63,7 @@ class udp_relay {
   bool ipv6_;
   std::optional<udp_sender> sender_;
   relay_memory& memory_;
+  std::vector<std::uint32_t> kernel_drops_seen_;  // SO_RXQ_OVFL's last value, per socket
 };
 
 }  // namespace chat_server

@@ -6,6 +6,12 @@
 
 namespace chat_server {
 
+namespace {
+// Each failed attempt consumes one pending report, and this datagram was never sent: try again,
+// within a bound (a flood of forged reports must not hold a sender forever).
+constexpr int max_earlier_errors = 64;
+}  // namespace
+
 bool reports_earlier_error(int error) noexcept {
   return error == ECONNREFUSED || error == EHOSTUNREACH || error == ENETUNREACH || error == EHOSTDOWN ||
          error == ENETDOWN;
@@ -19,7 +25,7 @@ void udp_sender::send(const libchat::peer_address& to, libchat::byte_view datagr
     return;
   }
   ssize_t n = 0;
-  for (int attempt = 0; attempt < 3; ++attempt) {
+  for (int attempt = 0; attempt < max_earlier_errors; ++attempt) {
     n = ::sendto(fd_, datagram.data(), datagram.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
                  reinterpret_cast<const sockaddr*>(&addr), len);
     // With IP_RECVERR, an ICMP report about an *earlier* datagram (to some other member) fails the
@@ -48,7 +54,7 @@ void udp_sender::send_many(mmsghdr* messages, std::size_t count) noexcept {
       continue;
     }
     const int error = errno;
-    if (reports_earlier_error(error) && earlier_errors++ < 3) {
+    if (reports_earlier_error(error) && earlier_errors++ < max_earlier_errors) {
       // As in send(): a report about an earlier datagram, consumed by this call.
       error_reported_.store(true, std::memory_order_release);
       continue;

@@ -286,12 +286,13 @@ void room::evict_all(room_output& out) {
 }
 
 void room::on_unreachable(const peer_address& to, time_point now, room_output& out) {
-  (void)now;
   if (closed_) return;
   for (std::size_t i = 0; i < members_.size(); ++i) {
     member& m = members_[i];
     if (!m.joined || m.endpoint != to) continue;
-    if (++m.unreachable >= limits_.unreachable_limit) remove(i, removal::unreachable, out);
+    if (m.unreachable++ == 0) m.unreachable_since = now;
+    if (m.unreachable >= limits_.unreachable_limit && now - m.unreachable_since >= limits_.unreachable_grace)
+      remove(i, removal::unreachable, out);
     return;
   }
 }

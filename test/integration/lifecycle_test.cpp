@@ -89,14 +89,15 @@ TEST_CASE("a host who never sends a datagram loses the room after the token life
 }
 
 TEST_CASE("a member whose address is unreachable is removed", "[integration][lifecycle]") {
-  server_process server({"--unreachable-limit", "3"});
+  // A short grace: in production the streak must outlast a live client's keepalive interval.
+  server_process server({"--unreachable-limit", "3", "--unreachable-grace", "0.3"});
   auto alice = create(server, "lobby", "alice");
   auto bob = join(server, "lobby", "bob");
   REQUIRE(alice.udp->receive_message());
   bob.udp->close();  // bob's port now answers with ICMP port unreachable
 
   std::optional<std::pair<std::string, std::string>> left;
-  for (int i = 0; i < 20 && !left; ++i) {
+  for (int i = 0; i < 40 && !left; ++i) {
     alice.say("are you there, bob?");
     if (auto got = alice.udp->receive_message(100ms); got && got->second.find("\"left\"") != std::string::npos)
       left = got;

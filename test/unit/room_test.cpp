@@ -568,6 +568,13 @@ TEST_CASE("room: a member reported unreachable three times in a row is removed",
   f.r.on_unreachable(v4(192, 0, 2, 1, 5002), f.clock.now, f.out);
   CHECK(f.r.joined_count() == 3);
 
+  // Three in a row, but within the grace: a burst of forged reports removes nobody.
+  f.r.on_unreachable(bob_addr, f.clock.now, f.out);
+  f.r.on_unreachable(bob_addr, f.clock.now, f.out);
+  CHECK(f.r.joined_count() == 3);
+  // Once the streak is older than the grace (longer than a live client's keepalive interval),
+  // the next report removes him.
+  f.clock.advance(f.limits.unreachable_grace);
   f.r.on_unreachable(bob_addr, f.clock.now, f.out);
   CHECK(f.r.joined_count() == 2);
   CHECK(f.out.sent_to(bob_addr) == datagrams{timeout_notice});
@@ -583,6 +590,7 @@ TEST_CASE("room: an unreachable host closes the room", "[room]") {
   const client bob = f.join("bob", bob_addr);
   f.r.on_unreachable(alice_addr, f.clock.now, f.out);
   CHECK_FALSE(f.r.closed());
+  f.clock.advance(f.limits.unreachable_grace);
   f.r.on_unreachable(alice_addr, f.clock.now, f.out);
   CHECK(f.r.closed());
   CHECK(f.out.sent_to(bob_addr) == datagrams{room_closed_notice("host_unreachable")});
@@ -632,7 +640,8 @@ TEST_CASE("room: random operations keep the invariants", "[room][random]") {
   // with every standard library.
   const auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
 
-  const room_limits limits{.max_members = 6, .inactivity_timeout = 10s, .token_ttl = 4s, .unreachable_limit = 3};
+  const room_limits limits{
+      .max_members = 6, .inactivity_timeout = 10s, .token_ttl = 4s, .unreachable_limit = 3, .unreachable_grace = 2s};
   chat_test::fake_clock clock;
   chat_test::recording_output out;
   std::optional<room> r;

@@ -28,7 +28,8 @@ struct room_limits {
   std::size_t max_members = 1000;                           ///< tokens per room (room_full past it)
   std::chrono::milliseconds inactivity_timeout{60'000};     ///< silence that removes a member
   std::chrono::milliseconds token_ttl{30'000};              ///< time to send the first datagram
-  unsigned unreachable_limit = 3;                           ///< consecutive ICMP errors that remove a member
+  unsigned unreachable_limit = 3;                           ///< consecutive ICMP errors that remove a member ...
+  std::chrono::milliseconds unreachable_grace{20'000};      ///< ... once they span this long
   std::uint64_t max_auth_failures = 1000;                   ///< sealed datagrams from the member's address that fail to open
   rate_limit chat{10, 30};   ///< chat and control messages per member (relays out = this × (members − 1))
   rate_limit joins{1, 10};   ///< tokens issued per room, so that join/leave notices stay bounded
@@ -75,8 +76,10 @@ class room {
                                time_point now, room_output& out);
 
   /// The kernel reported that a datagram sent to `to` was undeliverable (ICMP). After
-  /// `unreachable_limit` reports in a row without a datagram from the member in between, the
-  /// member is removed.
+  /// `unreachable_limit` reports in a row without a datagram from the member in between, and
+  /// once the first of them is `unreachable_grace` old, the member is removed. ICMP reports can be
+  /// forged by anyone who knows the member's address and port; the grace is longer than a live
+  /// client's keepalive interval, so a live member's next datagram always ends the streak first.
   void on_unreachable(const peer_address& to, time_point now, room_output& out);
 
   /// Removes members silent for the inactivity timeout and tokens unused for the token TTL.
@@ -95,7 +98,8 @@ class room {
     peer_address endpoint;  // valid when joined
     bool joined = false;
     time_point last_seen;   // issue time until joined
-    unsigned unreachable = 0;
+    unsigned unreachable = 0;                 // ICMP reports in a row ...
+    time_point unreachable_since{};           // ... since the first of them
     std::unique_ptr<secure_channel> channel;  // encrypted members only
     token_bucket chat;                        // limits.chat
     time_point told_rate_limited{};           // the last rate_limited notice, at most one a second
