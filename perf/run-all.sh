@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The figures of docs/performance.md in one command: builds a release tree (build-perf/), then
+# runs, alternating the systems within each run so that their ratios hold on a noisy machine:
+#   1. the floor load on chat-server (plaintext and encrypted), limit-relay and Mosquitto;
+#   2. saturation at 500 x 10 for the same (Mosquitto's only if --with-mqtt-max);
+#   3. the room-size sweep (2, 10, 100, 1000) at the floor's relay load;
+#   4. saturation with --server-threads 1 and 2;
+#   5. memory per member, idle, plaintext and encrypted.
+# Results go to perf-results/<date>/ (one .txt per run) and take about 15 minutes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh --perf
+cmake -S . -B build-perf -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLIBCHAT_BUILD_TESTS=OFF >/dev/null
+cmake --build build-perf --target chat-server chat-bench limit-relay malloc_count
+bench=build-perf/perf/chat-bench
+out=perf-results/$(date +%Y%m%d-%H%M%S)
+mkdir -p "$out"
+
+run() {
+  local name=$1
+  shift
+  echo "== $name: chat-bench $*" | tee "$out/$name.txt"
+  uptime | tee -a "$out/$name.txt"
+  "$bench" "$@" 2>&1 | tee -a "$out/$name.txt"
+  uptime | tee -a "$out/$name.txt"
+}
+
+run floor --floor --compare --encrypt --mqtt --repeat 3 --count-allocs
+run max --max --floor --compare --encrypt
+run sweep --sweep --compare --encrypt --duration 5
+run threads-1 --max --floor --target chat-server-enc --server-threads 1
+run threads-2 --max --floor --target chat-server-enc --server-threads 2
+run idle --idle --rooms 1000 --members 10 --duration 10 --target chat-server,chat-server-enc
+if [[ "${1:-}" == --with-mqtt-max ]]; then run mqtt-max --max --floor --target mqtt; fi
+echo "results in $out"
