@@ -120,6 +120,9 @@ struct member_model {
   peer_address endpoint;
   time_point last_seen;
   unsigned unreachable = 0;
+  time_point unreachable_since;
+  token_bucket chat;             // the model's own copy of the member's chat bucket
+  time_point told_rate_limited{};
   bool host = false;
 };
 
@@ -128,6 +131,7 @@ struct room_model {
   room_limits limits;
   std::unique_ptr<room> r;
   std::vector<member_model> members;
+  token_bucket joins;
   bool closed = false;
 
   int find_token(std::string_view token) const {
@@ -178,6 +182,15 @@ struct room_model {
       for (const auto& o : members)
         if (o.joined) expect.push_back(notice_key(o.endpoint, "left", m.username, reason_name(why)));
     }
+  }
+  // A refused chat or control message: the sender hears of it at most once a second.
+  datagram_outcome rate_limited(member_model& m, const peer_address& from, time_point now,
+                                std::vector<std::string>& expect) {
+    if (m.joined && now - m.told_rate_limited >= std::chrono::seconds(1)) {
+      m.told_rate_limited = now;
+      expect.push_back(notice_key(from, "error", {}, {}, "rate_limited"));
+    }
+    return {datagram_outcome::kind::dropped, errc::rate_limited};
   }
   void accept(std::size_t i, const peer_address& from, time_point now, std::vector<std::string>& expect) {
     member_model& m = members[i];
@@ -300,6 +313,10 @@ void do_admit(world& w, room_model& m, const std::string& username, const ip_add
     expected_error = errc::name_taken;
   else if (m.members.size() >= m.limits.max_members)
     expected_error = errc::room_full;
+  else {
+    if (m.members.empty()) m.joins = token_bucket(m.limits.joins, w.now);
+    if (!m.joins.take(w.now)) expected_error = errc::rate_limited;
+  }
 
   const auto result = m.r->admit(username, ip, w.now, w.out);
   std::size_t pos = 0;
@@ -323,6 +340,7 @@ void do_admit(world& w, room_model& m, const std::string& username, const ip_add
   mm.token = token;
   mm.ip = ip;
   mm.last_seen = w.now;
+  mm.chat = token_bucket(m.limits.chat, w.now);
   mm.host = host;
   m.members.push_back(mm);
   expect.push_back(event_key(m.name, room_event::kind::admitted, username, std::nullopt, {}));
@@ -368,7 +386,9 @@ void do_datagram(world& w, room_model& m, const std::string& token, const std::s
       expect.push_back(notice_key(from, "pong"));
       expected = {datagram_outcome::kind::keepalive, {}};
     } else if (msg[0] == 0) {
-      if (parse_control(msg)) {
+      if (!m.members[index].chat.take(w.now)) {
+        expected = m.rate_limited(m.members[index], from, w.now, expect);
+      } else if (parse_control(msg)) {
         m.remove(index, removal::left, expect);
         expected = {datagram_outcome::kind::control, {}};
       } else {
@@ -378,7 +398,9 @@ void do_datagram(world& w, room_model& m, const std::string& token, const std::s
       expected.reason = errc::invalid_utf8;
     } else {
       m.accept(index, from, w.now, expect);
-      if (msg.size() > max_server_datagram - 1 - sender.size()) {
+      if (!m.members[index].chat.take(w.now)) {
+        expected = m.rate_limited(m.members[index], from, w.now, expect);
+      } else if (msg.size() > max_server_datagram - 1 - sender.size()) {
         expect.push_back(notice_key(from, "error", {}, {}, "too_long"));
         expected.reason = errc::too_long;
       } else {
@@ -418,7 +440,10 @@ void do_unreachable(world& w, room_model& m, const peer_address& to) {
   if (!m.closed) {
     for (std::size_t i = 0; i < m.members.size(); ++i) {
       if (!m.members[i].joined || m.members[i].endpoint != to) continue;
-      if (++m.members[i].unreachable >= m.limits.unreachable_limit) m.remove(i, removal::unreachable, expect);
+      member_model& mm = m.members[i];
+      if (mm.unreachable++ == 0) mm.unreachable_since = w.now;
+      if (mm.unreachable >= m.limits.unreachable_limit && w.now - mm.unreachable_since >= m.limits.unreachable_grace)
+        m.remove(i, removal::unreachable, expect);
       break;
     }
   }
@@ -590,6 +615,12 @@ void op_create(world& w, fuzz::byte_reader& in) {
   m->limits.token_ttl = milliseconds(50 + in.below(3000));
   constexpr std::array<unsigned, 4> unreachable_limits{1, 2, 3, 255};
   m->limits.unreachable_limit = unreachable_limits[in.below(unreachable_limits.size())];
+  m->limits.unreachable_grace = milliseconds(in.below(2) == 0 ? 0 : in.below(3000));
+  // Rate limits: none, the defaults, or tight enough that programs of a few steps reach them.
+  const std::array<rate_limit, 3> chat_limits{rate_limit{}, room_limits{}.chat, rate_limit{2, 3}};
+  const std::array<rate_limit, 3> join_limits{rate_limit{}, room_limits{}.joins, rate_limit{0.5, 2}};
+  m->limits.chat = chat_limits[in.below(chat_limits.size())];
+  m->limits.joins = join_limits[in.below(join_limits.size())];
   m->r = std::make_unique<room>(m->name, std::nullopt, m->limits);
   sl.current = std::move(m);
   std::string storage;
