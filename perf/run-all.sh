@@ -5,8 +5,10 @@
 #   2. saturation at 500 x 10 for the same (Mosquitto's only if --with-mqtt-max);
 #   3. the room-size sweep (2, 10, 100, 1000) at the floor's relay load;
 #   4. saturation with --server-threads 1 and 2;
-#   5. memory per member, idle, plaintext and encrypted.
-# Results go to perf-results/<date>/ (one .txt per run) and take about 15 minutes.
+#   5. saturation at the scaling question's shapes (1:1 rooms and 4-person groups, encrypted);
+#   6. memory per member and per room with 100,000 members (perf/memory.sh);
+#   7. Mosquitto's saturation at 500 x 10.
+# Results go to perf-results/<date>/ (one .txt per run) and take about 30 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +33,8 @@ run max --max --floor --compare --encrypt
 run sweep --sweep --compare --encrypt --duration 5
 run threads-1 --max --floor --target chat-server-enc --server-threads 1
 run threads-2 --max --floor --target chat-server-enc --server-threads 2
-run idle --idle --rooms 1000 --members 10 --duration 10 --target chat-server,chat-server-enc
-if [[ "${1:-}" == --with-mqtt-max ]]; then run mqtt-max --max --floor --target mqtt; fi
+run shapes --sweep --max --sweep-sizes 2,4 --target chat-server-enc,limit-relay
+echo "== memory: perf/memory.sh 100000" | tee "$out/memory.txt"
+bash perf/memory.sh 100000 build-perf 2>/dev/null | tee -a "$out/memory.txt"
+run mqtt-max --max --floor --target limit-relay,mqtt
 echo "results in $out"

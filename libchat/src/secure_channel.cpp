@@ -4,9 +4,12 @@
 #include "libchat/datagram.hpp"
 #include "libchat/limits.hpp"
 
+#include <cryptopp/argnames.h>
 #include <cryptopp/misc.h>
 
 #include <cstring>
+#include <stdexcept>
+#include <typeinfo>
 
 namespace libchat {
 
@@ -21,10 +24,10 @@ std::unique_ptr<secure_channel> channel_factory::make(channel_role role, std::ui
   auto s = std::make_unique<secure_channel::state>();
   s->role = role;
   s->session_id = session_id;
-  std::uint8_t nonce[12];
-  make_nonce(0, nonce);
-  s->sealer.SetKeyWithIV(send_key, send_key.size(), nonce, sizeof nonce);
-  s->opener.SetKeyWithIV(receive_key, receive_key.size(), nonce, sizeof nonce);
+  if (send_key.size() != s->send_key.size() || receive_key.size() != s->receive_key.size())
+    throw std::invalid_argument("secure_channel: session keys are 32 bytes");
+  std::memcpy(s->send_key.data(), send_key.data(), s->send_key.size());
+  std::memcpy(s->receive_key.data(), receive_key.data(), s->receive_key.size());
   return std::unique_ptr<secure_channel>(new secure_channel(std::move(s)));
 }
 
@@ -38,24 +41,50 @@ std::uint64_t secure_channel::auth_failures() const noexcept { return state_->au
 
 namespace {
 
-// Seals `plaintext` with counter `counter`: out = ciphertext ‖ tag. `out` holds plaintext + 16.
-void seal(CryptoPP::GCM<CryptoPP::AES>::Encryption& cipher, std::uint64_t counter, byte_view ad, byte_view plaintext,
-          std::uint8_t* out) {
+using session_key = CryptoPP::FixedSizeSecBlock<CryptoPP::byte, 32>;
+
+// The nonce handed to SetKey without the heap: Crypto++'s own MakeParameters allocates, and this
+// runs for every datagram.
+class nonce_parameter final : public CryptoPP::NameValuePairs {
+ public:
+  nonce_parameter(const std::uint8_t* nonce, std::size_t size) : nonce_(nonce, size, false) {}
+  bool GetVoidValue(const char* name, const std::type_info& type, void* value) const override {
+    if (std::strcmp(name, CryptoPP::Name::IV()) != 0) return false;
+    ThrowIfTypeMismatch(name, typeid(CryptoPP::ConstByteArrayParameter), type);
+    *static_cast<CryptoPP::ConstByteArrayParameter*>(value) = nonce_;
+    return true;
+  }
+
+ private:
+  CryptoPP::ConstByteArrayParameter nonce_;
+};
+
+// One cipher object per thread and direction, keyed afresh for each datagram: Crypto++'s keyed
+// GCM objects are too big to keep one per member (see crypto_state.hpp). Nothing allocates here.
+template <typename Cipher>
+Cipher& keyed(const session_key& key, std::uint64_t counter) {
+  thread_local Cipher cipher;
   std::uint8_t nonce[12];
   make_nonce(counter, nonce);
-  cipher.EncryptAndAuthenticate(out, out + plaintext.size(), aead_tag_bytes, nonce, sizeof nonce, ad.data(),
-                                ad.size(), plaintext.data(), plaintext.size());
+  cipher.SetKey(key.data(), key.size(), nonce_parameter(nonce, sizeof nonce));
+  return cipher;
+}
+
+// Seals `plaintext` with counter `counter`: out = ciphertext ‖ tag. `out` holds plaintext + 16.
+void seal(const session_key& key, std::uint64_t counter, byte_view ad, byte_view plaintext, std::uint8_t* out) {
+  auto& cipher = keyed<CryptoPP::GCM<CryptoPP::AES>::Encryption>(key, counter);
+  cipher.SpecifyDataLengths(ad.size(), plaintext.size(), 0);
+  cipher.Update(ad.data(), ad.size());
+  cipher.ProcessData(out, plaintext.data(), plaintext.size());
+  cipher.TruncatedFinal(out + plaintext.size(), aead_tag_bytes);
 }
 
 // Opens `sealed` (ciphertext ‖ tag) into `out`; false if the tag does not verify (then `out`
 // holds unauthenticated bytes that the caller must not use). Written out step by step rather
 // than with DecryptAndVerify, which allocates a buffer for the computed tag on every call.
-bool open(CryptoPP::GCM<CryptoPP::AES>::Decryption& cipher, std::uint64_t counter, byte_view ad, byte_view sealed,
-          std::uint8_t* out) {
-  std::uint8_t nonce[12];
-  make_nonce(counter, nonce);
+bool open(const session_key& key, std::uint64_t counter, byte_view ad, byte_view sealed, std::uint8_t* out) {
+  auto& cipher = keyed<CryptoPP::GCM<CryptoPP::AES>::Decryption>(key, counter);
   const std::size_t n = sealed.size() - aead_tag_bytes;
-  cipher.Resynchronize(nonce, sizeof nonce);
   cipher.SpecifyDataLengths(ad.size(), n, 0);
   cipher.Update(ad.data(), ad.size());
   cipher.ProcessData(out, sealed.data(), n);
@@ -80,7 +109,7 @@ boost::system::result<std::size_t> secure_channel::seal_client_datagram(std::str
   store_big_endian(state_->session_id, out.subspan(2 + room.size(), session_id_bytes));
   store_big_endian(counter, out.subspan(header, counter_bytes));
   // The associated data is the whole clear header, counter included.
-  seal(state_->sealer, counter, byte_view(out.data(), header + counter_bytes), message,
+  seal(state_->send_key, counter, byte_view(out.data(), header + counter_bytes), message,
        out.data() + header + counter_bytes);
   return size;
 }
@@ -92,7 +121,7 @@ boost::system::result<std::size_t> secure_channel::open_server_datagram(byte_vie
   std::uint64_t counter = 0;
   (void)load_big_endian(datagram.first(counter_bytes), counter);
   if (!state_->window.check(counter)) return make_error_code(errc::replay);
-  if (!open(state_->opener, counter, datagram.first(counter_bytes), datagram.subspan(counter_bytes), out.data())) {
+  if (!open(state_->receive_key, counter, datagram.first(counter_bytes), datagram.subspan(counter_bytes), out.data())) {
     ++state_->auth_failures;
     return make_error_code(errc::auth_failed);
   }
@@ -112,7 +141,7 @@ boost::system::result<std::size_t> secure_channel::open_client_message(byte_view
   // The associated data is the clear header followed by the counter, contiguous on the wire.
   if (header.data() + header.size() != sealed.data()) return make_error_code(errc::malformed);
   const byte_view ad(header.data(), header.size() + counter_bytes);
-  if (!open(state_->opener, counter, ad, sealed.subspan(counter_bytes), out.data())) {
+  if (!open(state_->receive_key, counter, ad, sealed.subspan(counter_bytes), out.data())) {
     ++state_->auth_failures;
     return make_error_code(errc::auth_failed);
   }
@@ -126,7 +155,7 @@ boost::system::result<std::size_t> secure_channel::seal_server_datagram(byte_vie
   if (state_->next_send >= max_datagrams_per_key) return make_error_code(errc::key_limit);
   const std::uint64_t counter = state_->next_send++;
   store_big_endian(counter, out.first(counter_bytes));
-  seal(state_->sealer, counter, byte_view(out.data(), counter_bytes), plaintext, out.data() + counter_bytes);
+  seal(state_->send_key, counter, byte_view(out.data(), counter_bytes), plaintext, out.data() + counter_bytes);
   return size;
 }
 
