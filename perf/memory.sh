@@ -36,7 +36,8 @@ trap cleanup EXIT
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
-# measure NAME ROOM_SIZE ENCRYPTED → prints "NAME rooms members rss_base_kib rss_full_kib"
+# measure NAME ROOM_SIZE ENCRYPTED → appends "NAME rooms members rss_base_kib rss_full_kib" to
+# $tmp/results (run in this shell, not a subshell, so that the EXIT trap sees the PIDs)
 measure() {
   local name=$1 room_size=$2 encrypted=$3
   local rooms=$((total / room_size))
@@ -71,8 +72,10 @@ measure() {
   for ((i = 0; i < processes; i++)); do
     local r=$((left < rooms_per_process ? left : rooms_per_process))
     left=$((left - r))
+    # One loopback address per process: each has its own ~28k ephemeral ports.
     "$bench" --idle --connect "127.0.0.1:$port" --server-pid "$server_pid" --target "$target" \
-      --rooms "$r" --members "$room_size" --duration "$hold" >"$tmp/$name.bench$i.log" 2>&1 &
+      --source-ip "127.0.$((i + 1)).1" --rooms "$r" --members "$room_size" --duration "$hold" \
+      >"$tmp/$name.bench$i.log" 2>&1 &
     bench_pids+=($!)
   done
 
@@ -95,13 +98,12 @@ measure() {
   printf '\r' >&2
   if [[ ${joined:-0} -lt $members ]]; then
     echo "memory: only ${joined:-0} of $members members joined in $name; logs in $tmp" >&2
-    tail -5 "$tmp/$name.bench0.log" >&2
-    trap - EXIT
+    for f in "$tmp/$name".bench*.log; do tail -3 "$f" >&2; done
     exit 1
   fi
   local full
   full=$(rss_kib "$server_pid")
-  echo "$name $rooms $members $base $full"
+  echo "$name $rooms $members $base $full" >>"$tmp/results"
   for p in "${bench_pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
   for p in "${bench_pids[@]}"; do wait "$p" 2>/dev/null || true; done
   bench_pids=()
@@ -111,11 +113,11 @@ measure() {
 }
 
 echo "chat-server memory with $total members ($per_process per chat-bench process; RSS from /proc)"
-results=()
-results+=("$(measure plain-10 10 0)")
-results+=("$(measure plain-100 100 0)")
-results+=("$(measure enc-10 10 1)")
-results+=("$(measure enc-100 100 1)")
+measure plain-10 10 0
+measure plain-100 100 0
+measure enc-10 10 1
+measure enc-100 100 1
+mapfile -t results <"$tmp/results"
 
 printf '%-10s %8s %8s %10s %10s %14s\n' case rooms members "base MiB" "full MiB" "bytes/member"
 for line in "${results[@]}"; do

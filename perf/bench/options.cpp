@@ -132,6 +132,7 @@ parse_result parse_options(int argc, char** argv) {
       ("server-threads", po::value<unsigned>(), "Pass --threads N to the started chat-server.")
       ("connect", po::value<std::string>(), "Attach to a running system at HOST:PORT instead of starting one (chat-server: its TCP port; limit-relay: its UDP port; mqtt: the broker).")
       ("server-pid", po::value<int>(), "With --connect: the PID whose CPU and memory to report.")
+      ("source-ip", po::value<std::string>(), "Local address of the members' sockets (default: the kernel's choice). Each address has ~28k ephemeral ports: with several chat-bench processes on different 127.x addresses, one server can hold more members (perf/memory.sh).")
       ("server-log", po::value<std::string>(), "Append the started systems' output to this file.")
       ("count-allocs", po::value<std::string>()->implicit_value(""), "Preload the heap allocation counter (libmalloc_count.so, or this path) into the started systems and report allocations per message and per delivery.");
   po::options_description generator("Generator and output");
@@ -193,6 +194,7 @@ parse_result parse_options(int argc, char** argv) {
     if (vm.count("server-threads")) o.server_threads = vm["server-threads"].as<unsigned>();
     if (vm.count("connect")) o.connect = vm["connect"].as<std::string>();
     if (vm.count("server-pid")) o.server_pid = vm["server-pid"].as<int>();
+    if (vm.count("source-ip")) o.source_ip = vm["source-ip"].as<std::string>();
     if (vm.count("server-log")) o.server_log = vm["server-log"].as<std::string>();
     if (vm.count("count-allocs")) {
       std::string lib = vm["count-allocs"].as<std::string>();

@@ -36,6 +36,7 @@ struct options {
   std::string mosquitto_bin = "mosquitto";
   std::vector<std::string> server_args;  ///< after `--`: extra arguments for the started target(s)
   std::optional<std::string> connect;
+  std::optional<std::string> source_ip;  ///< local address of the members' TCP (and so UDP) sockets
   std::optional<int> server_pid;
   std::optional<unsigned> server_threads;
   std::optional<std::string> server_log;

@@ -281,6 +281,14 @@ class setup_driver {
     const auto& m = pop_.members_[member];
     const int fd = ::socket(tcp_server_.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) throw std::runtime_error(errno_text("socket"));
+    if (!pop_.options_.source_ip.empty()) {
+      // The token is bound to this address, and the member's UDP socket will be too.
+      const endpoint source = make_endpoint(pop_.options_.source_ip, 0);
+      if (::bind(fd, source.get(), source.length) != 0) {
+        ::close(fd);
+        throw std::runtime_error(errno_text(("bind to --source-ip " + pop_.options_.source_ip).c_str()));
+      }
+    }
     if (::connect(fd, tcp_server_.get(), tcp_server_.length) != 0 && errno != EINPROGRESS) {
       ::close(fd);
       return retry(member, "connect failed");
