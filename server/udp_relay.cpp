@@ -74,10 +74,14 @@ void udp_relay::on_readable(socket_type& socket) {
   for (int i = 0; i < batches_per_wakeup; ++i) {
     if (receive_batch(socket, reports) < batch_size) break;  // the socket is drained
   }
-  // ICMP reports concern what the first socket sent. They are read after the datagrams that
-  // were already queued, so that a member who said leave and closed its socket has left before
-  // the report about its closed port is looked at.
-  if (&socket == sockets_.front().get() && (sender_->take_error_report() || reports)) read_error_queue(socket);
+  // ICMP reports concern what the first socket sent, but the kernel files each one with the
+  // socket of the port's SO_REUSEPORT group that its address hash picks, which may be any of
+  // them: every socket drains its own error queue when it sees an error (a queue left full
+  // would also keep the socket readable, and the loop spinning). They are read after the
+  // datagrams that were already queued, so that a member who said leave and closed its socket
+  // has left before the report about its closed port is looked at.
+  const bool sender_saw_one = &socket == sockets_.front().get() && sender_->take_error_report();
+  if (reports || sender_saw_one) read_error_queue(socket);
   wait(socket);
 }
 
