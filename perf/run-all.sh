@@ -8,7 +8,7 @@
 #   5. saturation at the scaling question's shapes (1:1 rooms and 4-person groups, encrypted);
 #   6. memory per member and per room with 100,000 members (perf/memory.sh);
 #   7. Mosquitto's saturation at 500 x 10.
-# Results go to perf-results/<date>/ (one .txt per run) and take about 35 minutes.
+# Results go to perf-results/<date>/ (one .txt per run) and take about 17 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
