@@ -195,21 +195,5 @@ class recorder final : public libchat::room_output {
   std::vector<log_entry> log;
 };
 
-inline const char* event_kind_name(libchat::room_event::kind k) {
-  using kind = libchat::room_event::kind;
-  switch (k) {
-    case kind::admitted: return "admitted";
-    case kind::joined: return "joined";
-    case kind::left: return "left";
-    case kind::timed_out: return "timed_out";
-    case kind::unreachable: return "unreachable";
-    case kind::token_expired: return "token_expired";
-    case kind::evicted: return "evicted";
-    case kind::closed: return "closed";
-    case kind::shut_down: return "shut_down";
-    default: break;  // kinds of encrypted sessions, which these targets do not create
-  }
-  return "other";
-}
 
 }  // namespace fuzz

@@ -93,7 +93,7 @@ std::string relay_key(const peer_address& to, std::string_view sender, byte_view
 }
 std::string event_key(std::string_view room, room_event::kind what, std::string_view user,
                       const std::optional<peer_address>& endpoint, std::string_view reason) {
-  return "event " + std::string(fuzz::event_kind_name(what)) + " room=" + fuzz::hex(room) +
+  return "event " + std::string(libchat::room_event_kind_name(what)) + " room=" + fuzz::hex(room) +
          " user=" + fuzz::hex(user, 600) + " at=" + (endpoint ? endpoint->to_string() : "-") +
          " reason=" + std::string(reason);
 }

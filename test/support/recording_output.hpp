@@ -31,23 +31,6 @@ struct recorded_event {
   bool joined = false;
 };
 
-inline const char* event_name(libchat::room_event::kind k) {
-  using kind = libchat::room_event::kind;
-  switch (k) {
-    case kind::admitted: return "admitted";
-    case kind::joined: return "joined";
-    case kind::left: return "left";
-    case kind::timed_out: return "timed_out";
-    case kind::unreachable: return "unreachable";
-    case kind::token_expired: return "token_expired";
-    case kind::auth_failed: return "auth_failed";
-    case kind::key_limit: return "key_limit";
-    case kind::evicted: return "evicted";
-    case kind::closed: return "closed";
-    case kind::shut_down: return "shut_down";
-  }
-  return "?";
-}
 
 class recording_output final : public libchat::room_output {
  public:
@@ -69,7 +52,7 @@ class recording_output final : public libchat::room_output {
   std::vector<std::string> event_lines() const {
     std::vector<std::string> out;
     for (const auto& e : events) {
-      std::string line = event_name(e.what);
+      std::string line(libchat::room_event_kind_name(e.what));
       if (!e.username.empty()) line += " " + e.username;
       if (!e.reason.empty()) line += " (" + e.reason + ")";
       out.push_back(line);

@@ -718,7 +718,7 @@ TEST_CASE("room: random operations keep the invariants", "[room][random]") {
     }
 
     // Learn who joined from where, before judging where datagrams went.
-    for (const auto& e : out.events) ++seen_events[chat_test::event_name(e.what)];
+    for (const auto& e : out.events) ++seen_events[std::string(libchat::room_event_kind_name(e.what))];
     for (const auto& e : out.events) {
       if (e.what != room_event::kind::joined) continue;
       proven.insert(e.endpoint);

@@ -38,6 +38,25 @@ struct room_event {
   ip_address ip;              ///< the address the member's token is bound to (member events)
 };
 
+/// The kind's name, as logs and tests write it ("timed_out").
+constexpr std::string_view room_event_kind_name(room_event::kind k) noexcept {
+  using kind = room_event::kind;
+  switch (k) {
+    case kind::admitted: return "admitted";
+    case kind::joined: return "joined";
+    case kind::left: return "left";
+    case kind::timed_out: return "timed_out";
+    case kind::unreachable: return "unreachable";
+    case kind::token_expired: return "token_expired";
+    case kind::auth_failed: return "auth_failed";
+    case kind::key_limit: return "key_limit";
+    case kind::evicted: return "evicted";
+    case kind::closed: return "closed";
+    case kind::shut_down: return "shut_down";
+  }
+  return "unknown";
+}
+
 /// The adapter's side of a room. Implementations must not call back into the room.
 class room_output {
  public:
