@@ -195,5 +195,4 @@ class recorder final : public libchat::room_output {
   std::vector<log_entry> log;
 };
 
-
 }  // namespace fuzz
