@@ -379,6 +379,26 @@ double percentile(std::vector<double> v, double p) {
   return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
 }
 
+
+// A plaintext room "plain" and an encrypted room "sealed", each with its host and one joined
+// member, the hosts past their joined notice: the setting of the attacks on tokens and addresses.
+struct two_rooms {
+  member plain_host, plain_member;
+  secure_result sealed_host, sealed_member;
+};
+
+two_rooms open_two_rooms(const server_process& s, const std::array<const char*, 4>& names) {
+  two_rooms r{join_member(s.tcp_port(), s.udp_port(), operation::create_room, "plain", names[0]),
+              join_member(s.tcp_port(), s.udp_port(), operation::join_room, "plain", names[1]),
+              join_secure(s.tcp_port(), s.udp_port(), operation::create_room, "sealed", names[2]),
+              join_secure(s.tcp_port(), s.udp_port(), operation::join_room, "sealed", names[3])};
+  REQUIRE(r.sealed_host.member);
+  REQUIRE(r.sealed_member.member);
+  REQUIRE(r.plain_host.udp->receive_message());  // joined
+  REQUIRE(r.sealed_host.member->receive_message());
+  return r;
+}
+
 }  // namespace
 
 // 1. Slowloris: twice --max-handshakes connections from one address trickle their request a byte
@@ -609,14 +629,7 @@ TEST_CASE("attack: the server at its file-descriptor limit pauses and recovers",
 // bad_token (threat model §2.2, goal 3).
 TEST_CASE("attack: guessed tokens and session ids are neither relayed nor answered", "[integration][attack]") {
   server_process server;
-  auto alice = join_member(server.tcp_port(), server.udp_port(), operation::create_room, "plain", "alice");
-  auto bob = join_member(server.tcp_port(), server.udp_port(), operation::join_room, "plain", "bob");
-  auto carol = join_secure(server.tcp_port(), server.udp_port(), operation::create_room, "sealed", "carol");
-  auto dave = join_secure(server.tcp_port(), server.udp_port(), operation::join_room, "sealed", "dave");
-  REQUIRE(carol.member);
-  REQUIRE(dave.member);
-  REQUIRE(alice.udp->receive_message());  // joined
-  REQUIRE(carol.member->receive_message());
+  auto [alice, bob, carol, dave] = open_two_rooms(server, {"alice", "bob", "carol", "dave"});
   const std::uint64_t alice_index = token_index(alice.token);
 
   std::mt19937_64 rng(4);
@@ -691,14 +704,7 @@ TEST_CASE("attack: forged source addresses", "[integration][attack]") {
   constexpr int max_auth_failures = 600;
   server_process server({"--lobby-port", "0", "--max-auth-failures", std::to_string(max_auth_failures)});
   REQUIRE(server.lobby_port());
-  auto alice = join_member(server.tcp_port(), server.udp_port(), operation::create_room, "plain", "alice");
-  auto bob = join_member(server.tcp_port(), server.udp_port(), operation::join_room, "plain", "bob");
-  auto carol = join_secure(server.tcp_port(), server.udp_port(), operation::create_room, "sealed", "carol");
-  auto dave = join_secure(server.tcp_port(), server.udp_port(), operation::join_room, "sealed", "dave");
-  REQUIRE(carol.member);
-  REQUIRE(dave.member);
-  REQUIRE(alice.udp->receive_message());
-  REQUIRE(carol.member->receive_message());
+  auto [alice, bob, carol, dave] = open_two_rooms(server, {"alice", "bob", "carol", "dave"});
   const std::uint16_t port = server.udp_port();
   const std::uint64_t dave_session = dave.member->channel->session_id();
   std::mt19937_64 rng(5);
@@ -1330,14 +1336,7 @@ TEST_CASE("attack: SIGKILL and restart, SIGTERM with members in every state", "[
   // The restart: same key file, new ports, the same room names created again.
   server_process second({"--key-file", first->key_file()});
   CHECK(libchat::key_fingerprint(fetch_server_key(second.tcp_port())) == libchat::key_fingerprint(key));
-  auto host = join_member(second.tcp_port(), second.udp_port(), operation::create_room, "plain", "host");
-  auto joined = join_member(second.tcp_port(), second.udp_port(), operation::join_room, "plain", "joined");
-  auto shost = join_secure(second.tcp_port(), second.udp_port(), operation::create_room, "sealed", "shost");
-  auto sjoined = join_secure(second.tcp_port(), second.udp_port(), operation::join_room, "sealed", "sjoined");
-  REQUIRE(shost.member);
-  REQUIRE(sjoined.member);
-  REQUIRE(host.udp->receive_message());
-  REQUIRE(shost.member->receive_message());
+  auto [host, joined, shost, sjoined] = open_two_rooms(second, {"host", "joined", "shost", "sjoined"});
   auto before = second.settled_stats();
   udp_socket old_client;
   for (const auto& o : old) old_client.send_to(second.udp_port(), o.datagram);
