@@ -69,7 +69,7 @@ class counters {
     std::atomic<std::uint64_t> value{0};
   };
   std::array<cell, static_cast<std::size_t>(counter::count_)> values_{};
-  std::array<cell, 64> drops_{};  // indexed by libchat::errc
+  std::array<cell, libchat::errc_count> drops_{};  // indexed by libchat::errc
 };
 
 }  // namespace chat_server

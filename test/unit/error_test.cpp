@@ -43,19 +43,23 @@ TEST_CASE("every errc has a distinct snake_case name and a message of its own", 
   CHECK(make_error_code(errc::bad_token).message() == "unknown token");
 }
 
-TEST_CASE("to_tcrp_error maps room decisions to their own code and everything else to bad_request", "[error]") {
-  CHECK(to_tcrp_error(errc::bad_password) == tcrp_error::bad_password);
-  CHECK(to_tcrp_error(errc::room_not_found) == tcrp_error::room_not_found);
-  CHECK(to_tcrp_error(errc::room_closed) == tcrp_error::room_not_found);  // closed while joining
-  CHECK(to_tcrp_error(errc::room_exists) == tcrp_error::room_exists);
-  CHECK(to_tcrp_error(errc::name_taken) == tcrp_error::name_taken);
-  CHECK(to_tcrp_error(errc::room_full) == tcrp_error::room_full);
-  CHECK(to_tcrp_error(errc::server_busy) == tcrp_error::server_busy);
-  for (errc e : {errc::empty_room_name, errc::unknown_operation, errc::unknown_state, errc::payload_too_large,
-                 errc::trailing_bytes, errc::invalid_utf8, errc::control_character, errc::empty_name,
-                 errc::name_too_long, errc::invalid_json, errc::not_an_object, errc::duplicate_key,
-                 errc::missing_field, errc::wrong_field_type}) {
-    INFO(errc_name(e));
-    CHECK(to_tcrp_error(e) == tcrp_error::bad_request);
-  }
+TEST_CASE("every errc belongs to one layer, and the table's order is the enum's", "[error]") {
+  CHECK(static_cast<int>(errc::empty_room_name) == 1);
+  CHECK(all_errcs().size() + 1 == errc_count);
+  CHECK(layer_of(errc::unknown_state) == error_layer::framing);
+  CHECK(layer_of(errc::duplicate_key) == error_layer::payload);
+  CHECK(layer_of(errc::name_taken) == error_layer::admission);
+  CHECK(layer_of(errc::port_mismatch) == error_layer::datagram);
+  CHECK(layer_of(errc::replay) == error_layer::crypto);
+}
+
+TEST_CASE("TCRP error codes have their wire spelling and status", "[error]") {
+  CHECK(wire_name(tcrp_error::room_not_found) == "room_not_found");
+  CHECK(http_status(tcrp_error::room_not_found) == 404);
+  CHECK(http_status(tcrp_error::rate_limited) == 429);
+  CHECK(http_status(tcrp_error::encryption_required) == 426);
+  tcrp_error parsed{};
+  REQUIRE(parse_wire_name("server_busy", parsed));
+  CHECK(parsed == tcrp_error::server_busy);
+  CHECK_FALSE(parse_wire_name("no_such_code", parsed));
 }

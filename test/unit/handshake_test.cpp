@@ -127,8 +127,8 @@ TEST_CASE("parse_room_request rejects each kind of bad payload with its own erro
     const auto r = parse_room_request(c.payload);
     REQUIRE(r.has_error());
     CHECK(r.error() == c.expected);
-    // Every one of them is answered with bad_request.
-    CHECK(to_tcrp_error(c.expected) == tcrp_error::bad_request);
+    // Every one of them is a payload failure, which the server answers with bad_request.
+    CHECK(layer_of(c.expected) == error_layer::payload);
   }
 }
 

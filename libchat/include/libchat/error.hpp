@@ -4,60 +4,24 @@
 
 #include <boost/system/error_code.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <type_traits>
 
 namespace libchat {
 
-/// What went wrong. Decoders and the room state machine return these; the server maps the
-/// handshake ones to a TCRP error reply (to_tcrp_error) and counts the datagram ones as drops.
+/// Which part of libchat reports an errc. Framing and payload failures are a client's malformed
+/// request (answered bad_request); admission failures are a room's or the room table's decisions
+/// (each has a TCRP error of its own); datagram and crypto failures are counted drops.
+enum class error_layer : std::uint8_t { framing, payload, admission, datagram, crypto };
+
+/// What went wrong: one enumerator per row of errors.def, in its order, from 1.
 enum class errc : std::uint8_t {
-  // TCRP framing
-  empty_room_name = 1,  ///< RoomNameSize is 0
-  unknown_operation,    ///< Operation is not one the receiver accepts
-  unknown_state,        ///< State is not one the receiver accepts in this direction
-  payload_too_large,    ///< OperationPayloadSize exceeds the receiver's limit
-  trailing_bytes,       ///< bytes arrived after the declared payload
-  // text
-  invalid_utf8,       ///< not well-formed UTF-8
-  control_character,  ///< a name contains C0, DEL or C1 control characters
-  empty_name,         ///< a username is empty
-  name_too_long,      ///< a username is longer than 255 bytes
-  // JSON payloads
-  invalid_json,      ///< not one complete JSON text
-  not_an_object,     ///< the JSON text is not an object
-  duplicate_key,     ///< the object names a key twice
-  missing_field,     ///< a required field is absent
-  wrong_field_type,  ///< a field has the wrong JSON type or an out-of-range value
-  // room decisions (each has a TCRP error code of its own)
-  bad_password,
-  room_not_found,
-  room_exists,
-  name_taken,
-  room_full,
-  server_busy,
-  // chat datagrams (counted drops)
-  malformed,      ///< length fields disagree with the datagram's size
-  oversize,       ///< larger than the protocol allows
-  unknown_room,   ///< no open room has that name
-  bad_token,      ///< the room has no such token
-  ip_mismatch,    ///< the token was issued to another IP address
-  port_mismatch,  ///< the token is bound to another port of that IP
-  too_long,       ///< chat text would not fit a server→client datagram
-  bad_control,    ///< a control message that is not valid JSON or of an unknown type
-  room_closed,    ///< the room closed while the datagram was in flight
-  lobby_full,     ///< the lobby holds as many addresses as it may
-  overloaded,     ///< the receiver had no free buffer for the datagram
-  endpoint_in_use,  ///< another member of the room already sends from that address and port
-  // encrypted sessions
-  bad_handshake,        ///< an encrypted handshake message that does not open (wrong key, tampered, malformed)
-  encryption_required,  ///< a plaintext handshake where the server (or room) requires encryption
-  encryption_mismatch,  ///< an encrypted join to a plaintext room
-  replay,               ///< a sealed datagram whose counter was seen or is too old
-  auth_failed,          ///< a sealed datagram whose tag does not verify
-  key_limit,            ///< a session key sealed as many datagrams as it may
-  rate_limited,         ///< over a rate limit (chat messages per member, joins per room, handshakes per address)
+#define LIBCHAT_ERRC(layer, name, message) name,
+  none_ = 0,  // not an error: keeps the first real one at 1, as error_code requires
+#include "libchat/errors.def"
+#undef LIBCHAT_ERRC
 };
 
 const boost::system::error_category& libchat_category() noexcept;
@@ -68,20 +32,19 @@ inline boost::system::error_code make_error_code(errc e) noexcept {
 
 /// A short snake_case name for an errc, as used in counters and logs ("port_mismatch").
 std::string_view errc_name(errc e) noexcept;
+error_layer layer_of(errc e) noexcept;
+/// How many errc values there are, counting the unused 0 (for arrays indexed by errc).
+inline constexpr std::size_t errc_count = 1
+#define LIBCHAT_ERRC(layer, name, message) +1
+#include "libchat/errors.def"
+#undef LIBCHAT_ERRC
+    ;
 
-/// The error codes a TCRP error reply can carry. See docs/protocol.md.
+/// The error codes a TCRP error reply can carry (tcrp_errors.def). See docs/protocol.md.
 enum class tcrp_error : std::uint8_t {
-  bad_request,
-  bad_password,
-  room_not_found,
-  room_exists,
-  name_taken,
-  room_full,
-  server_busy,
-  internal_error,
-  encryption_required,
-  encryption_mismatch,
-  rate_limited,
+#define LIBCHAT_TCRP_ERROR(name, status) name,
+#include "libchat/tcrp_errors.def"
+#undef LIBCHAT_TCRP_ERROR
 };
 
 /// The code's spelling on the wire ("room_not_found").
@@ -90,9 +53,6 @@ std::string_view wire_name(tcrp_error e) noexcept;
 int http_status(tcrp_error e) noexcept;
 /// Parses a wire name; returns false for an unknown name.
 bool parse_wire_name(std::string_view name, tcrp_error& out) noexcept;
-/// Which TCRP error answers a handshake that failed with `e`. Every framing, text and JSON
-/// failure is a bad_request.
-tcrp_error to_tcrp_error(errc e) noexcept;
 
 }  // namespace libchat
 
