@@ -2,7 +2,7 @@
 // limits use them; tests drive them with a fake clock).
 #pragma once
 
-#include "libchat/room_output.hpp"
+#include "libchat/time.hpp"
 
 #include <algorithm>
 #include <chrono>

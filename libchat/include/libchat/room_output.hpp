@@ -5,14 +5,11 @@
 #include "libchat/address.hpp"
 #include "libchat/bytes.hpp"
 #include "libchat/error.hpp"
+#include "libchat/time.hpp"
 
-#include <chrono>
 #include <string_view>
 
 namespace libchat {
-
-/// Time as the caller passes it in. Rooms never read a clock; tests pass any value they like.
-using time_point = std::chrono::steady_clock::time_point;
 
 /// Membership changes worth a log line. Views are valid only during the callback.
 struct room_event {
