@@ -1,7 +1,7 @@
 // chat-server's settings: every flag, its default, and the parsing of flags and --config files.
 #pragma once
 
-#include "address_limits.hpp"
+#include "libchat/address_limits.hpp"
 #include "libchat/lobby.hpp"
 #include "libchat/password.hpp"
 #include "libchat/room.hpp"
@@ -26,7 +26,7 @@ struct server_config {
   std::size_t max_handshakes = 256;
   std::size_t max_rooms = 10'000;
   libchat::room_limits room;
-  address_limit_config per_address;
+  libchat::address_limit_config per_address;
   libchat::lobby_limits lobby;
 
   libchat::password_params password;

@@ -1,7 +1,7 @@
 #include "room_host.hpp"
 
 #include "datagram_slot.hpp"
-#include "address_limits.hpp"
+#include "address_gate.hpp"
 #include "room_table.hpp"
 #include "send_batch.hpp"
 #include "udp_sender.hpp"
@@ -50,7 +50,7 @@ class room_host::output final : public libchat::room_output {
       case kind::key_limit:
       case kind::evicted:
         ctx.members.fetch_sub(1, std::memory_order_relaxed);
-        ctx.limits.release_token(e.ip);
+        if (host_.published()) ctx.limits.release(libchat::address_resource::token, e.ip);
         if (e.joined) ctx.rooms.unbind_endpoint(e.endpoint, &host_);
         if (e.what == kind::evicted) {
           log.debug("room '{}': '{}' removed with the room", e.room, e.username);
@@ -67,11 +67,11 @@ class room_host::output final : public libchat::room_output {
       case kind::closed:
         // The name is free again at once: out of the table before anyone can read this line.
         host_.remove_from_table();
-        ctx.limits.release_room(host_.host_ip_);
+        if (host_.published()) ctx.limits.release(libchat::address_resource::room, host_.host_ip_);
         log.info("room '{}' closed ({})", e.room, e.reason);
         return;
       case kind::shut_down:
-        ctx.limits.release_room(host_.host_ip_);
+        if (host_.published()) ctx.limits.release(libchat::address_resource::room, host_.host_ip_);
         log.debug("room '{}' shut down", e.room);
         return;
     }
@@ -86,6 +86,7 @@ room_host::room_host(server_context& ctx, std::string name, std::optional<libcha
     : ctx_(ctx),
       name_(name),
       host_ip_(host_ip),
+      password_(password),
       strand_(boost::asio::make_strand(ctx.io)),
       timer_(strand_),
       room_(std::move(name), std::move(password), ctx.config.room) {}

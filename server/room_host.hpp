@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +29,12 @@ class room_host : public std::enable_shared_from_this<room_host> {
 
   /// The name, readable from any thread (the table's key).
   const std::string& name() const noexcept { return name_; }
+  /// The password hash, fixed at creation: readable from any thread.
+  const std::optional<libchat::password_hash>& password() const noexcept { return password_; }
+  /// Called by the creator just before it inserts the room in the table. From then on the room
+  /// gives back its address's room and each member's token as they end; a room that never got
+  /// into the table gives nothing back (its creator still holds the reservations).
+  void publish(bool published) noexcept { published_.store(published, std::memory_order_relaxed); }
   strand_type& strand() noexcept { return strand_; }
 
   // The rest runs on the strand only.
@@ -42,12 +49,15 @@ class room_host : public std::enable_shared_from_this<room_host> {
 
  private:
   class output;
+  bool published() const noexcept { return published_.load(std::memory_order_relaxed); }
   void on_timer();
   void remove_from_table();
 
   server_context& ctx_;
   const std::string name_;
   const libchat::ip_address host_ip_;
+  const std::optional<libchat::password_hash> password_;
+  std::atomic<bool> published_{false};
   strand_type strand_;
   boost::asio::steady_timer timer_;
   std::optional<libchat::time_point> armed_for_;

@@ -25,9 +25,12 @@ std::shared_ptr<room_host> room_table::find(std::string_view name) const {
   return it == rooms_.end() ? nullptr : it->second;
 }
 
-bool room_table::insert(const std::shared_ptr<room_host>& host) {
+boost::system::error_code room_table::insert(const std::shared_ptr<room_host>& host, std::size_t max_rooms) {
   std::unique_lock lock(rooms_mutex_);
-  return rooms_.try_emplace(host->name(), host).second;
+  if (rooms_.contains(host->name())) return libchat::errc::room_exists;
+  if (rooms_.size() >= max_rooms) return libchat::errc::room_limit;
+  rooms_.emplace(host->name(), host);
+  return {};
 }
 
 void room_table::erase(std::string_view name, const room_host* host) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "libchat/address.hpp"
+#include "libchat/error.hpp"
 
 #include <array>
 #include <cstdint>
@@ -21,8 +22,10 @@ class room_host;
 class room_table {
  public:
   std::shared_ptr<room_host> find(std::string_view name) const;
-  /// Inserts unless a room of that name exists (false then).
-  bool insert(const std::shared_ptr<room_host>& host);
+  /// Inserts unless a room of that name exists (room_exists) or the table holds `max_rooms`
+  /// already (room_limit): the check and the insert are one step, so concurrent creates cannot
+  /// overshoot the cap.
+  boost::system::error_code insert(const std::shared_ptr<room_host>& host, std::size_t max_rooms);
   /// Erases `name` if it still maps to `host` (a new room may already have reused the name).
   void erase(std::string_view name, const room_host* host);
   std::size_t size() const;

@@ -2,7 +2,7 @@
 // optional lobby, signals and the stats timer, and runs the graceful shutdown.
 #pragma once
 
-#include "address_limits.hpp"
+#include "address_gate.hpp"
 #include "config.hpp"
 #include "counters.hpp"
 #include "hash_pool.hpp"
@@ -53,7 +53,7 @@ class server {
   counters stats_;
   room_table rooms_;
   hash_pool hashes_;
-  address_limits limits_;
+  address_gate limits_;
   server_context ctx_;
   std::optional<udp_relay> relay_;
   std::optional<tcp_listener> listener_;

@@ -18,7 +18,7 @@ namespace chat_server {
 class room_table;
 class udp_sender;
 class hash_pool;
-class address_limits;
+class address_gate;
 
 struct server_context {
   boost::asio::io_context& io;
@@ -27,7 +27,7 @@ struct server_context {
   spdlog::logger& log;
   room_table& rooms;
   hash_pool& hashes;
-  address_limits& limits;
+  address_gate& limits;
   const libchat::server_key& key;  ///< the server's static key, for encrypted handshakes
   udp_sender* sender = nullptr;  ///< set once the chat socket is open
   std::uint16_t udp_port = 0;    ///< the chat socket's port, told to clients in the completion

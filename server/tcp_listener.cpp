@@ -1,6 +1,6 @@
 #include "tcp_listener.hpp"
 
-#include "address_limits.hpp"
+#include "address_gate.hpp"
 #include "handshake_connection.hpp"
 #include "net_address.hpp"
 
@@ -68,14 +68,13 @@ void tcp_listener::on_accept(const boost::system::error_code& ec, asio::ip::tcp:
   if (ec_remote) return accept();  // already gone
   const libchat::ip_address ip = to_ip(remote.address());
 
-  using admission = handshake_connection::admission;
-  admission how = admission::accepted;
+  libchat::door how = libchat::door::open;
   if (ctx_.handshakes.load(std::memory_order_relaxed) >= ctx_.config.max_handshakes) {
-    how = admission::server_busy;
-  } else if (ctx_.limits.begin_handshake(ip, std::chrono::steady_clock::now()) != address_limits::verdict::ok) {
-    how = admission::rate_limited;
+    how = libchat::door::server_busy;
+  } else if (ctx_.limits.begin_handshake(ip) != libchat::address_limits::verdict::ok) {
+    how = libchat::door::rate_limited;
   }
-  if (how != admission::accepted &&
+  if (how != libchat::door::open &&
       ctx_.busy_handshakes.load(std::memory_order_relaxed) >= busy_cap(ctx_.config.max_handshakes)) {
     boost::system::error_code ignored;
     socket.close(ignored);  // far over the limits: not even a reply

@@ -279,6 +279,19 @@ std::unique_ptr<secure_channel> server_handshake::channel(std::uint64_t session_
   return channel_factory::make(channel_role::server, session_id, s2c, c2s);
 }
 
+struct session_keys::keys {
+  SecByteBlock send, receive;
+};
+
+session_keys server_handshake::keys() const {
+  auto [c2s, s2c] = impl_->t.split();
+  return session_keys(std::make_shared<const session_keys::keys>(session_keys::keys{s2c, c2s}));
+}
+
+std::unique_ptr<secure_channel> session_keys::make_channel(std::uint64_t session_id) const {
+  return channel_factory::make(channel_role::server, session_id, keys_->send, keys_->receive);
+}
+
 // ---- client_handshake ----
 
 struct client_handshake::impl {

@@ -69,6 +69,20 @@ class secure_channel {
   std::unique_ptr<state> state_;
 };
 
+/// The two datagram keys of one server-side session, from a completed handshake: a small copyable
+/// handle (the secrets stay in one SecByteBlock-backed object) that makes the session's channel once
+/// the room has assigned its session id.
+class session_keys {
+ public:
+  std::unique_ptr<secure_channel> make_channel(std::uint64_t session_id) const;
+
+ private:
+  friend class server_handshake;
+  struct keys;
+  explicit session_keys(std::shared_ptr<const keys> k) : keys_(std::move(k)) {}
+  std::shared_ptr<const keys> keys_;
+};
+
 /// Size of a sealed server datagram for a plaintext of `n` bytes.
 constexpr std::size_t sealed_server_size(std::size_t n) noexcept { return counter_bytes + n + aead_tag_bytes; }
 

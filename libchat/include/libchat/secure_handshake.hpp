@@ -81,6 +81,9 @@ class server_handshake {
   std::string seal_completion(std::string_view json);
   /// The session's datagram channel. Precondition: seal_response was called.
   std::unique_ptr<secure_channel> channel(std::uint64_t session_id);
+  /// The session's keys, to make its channel later (once the room assigned the session id) without
+  /// holding on to this handshake. Precondition: seal_response was called.
+  session_keys keys() const;
 
  private:
   struct impl;

@@ -1,0 +1,221 @@
+// One TCRP exchange, server side, as a state machine with no I/O: it takes the request's bytes and
+// the results of what it asked for, and returns the next thing to do. It owns the whole rule set
+// of a create or a join: the frame and payload checks, opening a sealed request and sealing every
+// reply, the order of the checks, every refusal with its wire code and sentence, and the
+// completion. The adapter (chat-server's handshake_connection) only carries out actions: it reads,
+// writes, runs password hashes on its workers, and touches rooms on their strands.
+//
+// Flow (each call returns the next action; see server_action):
+//
+//   auto a = x.start();                       // read
+//   read → x.on_read(n)                       // into a.buffer; n > 0
+//   write → x.on_written()                    // a.bytes; a.last: close gracefully after it
+//   find_room → x.on_room_lookup(lookup)      // a.room
+//   hash_password → x.on_hashed(hash)         // a.password; nullopt when the workers are full
+//   verify_password → x.on_verified(right)    // a.password against *a.stored
+//   create_room / admit → x.on_admitted(r)    // *a.request
+//   close → done: x.outcome() says how it ended
+//
+// Any I/O failure or the deadline: call x.on_failed() instead, and nothing more. A request that
+// reached this node through another one (cluster mode) is the same bytes fed to the same machine.
+//
+// Reservations: the exchange reserves the client address's hash slot, room and token through the
+// admission_ledger, and gives back what it holds when it ends. A token (and for a create, the room)
+// passes to the room once admitted into a room that is in the table; from then on the room gives
+// it back as its member (or itself) ends.
+#pragma once
+
+#include "libchat/address.hpp"
+#include "libchat/address_limits.hpp"
+#include "libchat/bytes.hpp"
+#include "libchat/error.hpp"
+#include "libchat/handshake.hpp"
+#include "libchat/password.hpp"
+#include "libchat/room.hpp"
+#include "libchat/secure_handshake.hpp"
+#include "libchat/tcrp_reader.hpp"
+
+#include <boost/system/result.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace libchat {
+
+/// Every way a handshake is refused (refusals.def).
+enum class refusal : std::uint8_t {
+#define LIBCHAT_REFUSAL(name, wire, sentence) name,
+#include "libchat/refusals.def"
+#undef LIBCHAT_REFUSAL
+};
+
+/// The refusal's snake_case name, as logs write it ("rooms_per_ip").
+std::string_view refusal_name(refusal r) noexcept;
+/// The TCRP error it answers with.
+tcrp_error refusal_error(refusal r) noexcept;
+
+/// What an address may hold, as the exchange asks for it. chat-server implements this around a
+/// libchat::address_limits under its lock, with its clock; tests implement it as they like.
+class admission_ledger {
+ public:
+  using resource = address_resource;
+  /// False when the address holds as many of `what` as it may.
+  virtual bool reserve(resource what, const ip_address& ip) = 0;
+  virtual void release(resource what, const ip_address& ip) = 0;
+  /// False while the address has used up its wrong passwords for `room`.
+  virtual bool may_try_password(const ip_address& ip, std::string_view room) = 0;
+  virtual void password_failed(const ip_address& ip, std::string_view room) = 0;
+
+ protected:
+  ~admission_ledger() = default;
+};
+
+struct server_exchange_config {
+  std::size_t max_payload = 8192;  ///< OperationPayloadSize accepted in a request
+  bool allow_plaintext = false;    ///< accept unencrypted requests (and create unencrypted rooms)
+  std::uint16_t udp_port = 0;      ///< told to clients in the completion
+  // Only for the sentences of refusals; the limits themselves are the ledger's and the room's.
+  std::size_t rooms_per_address = 16;
+  std::size_t tokens_per_address = 256;
+  std::size_t max_members = 1000;
+};
+
+/// How the listener let the connection in. A refused one is only read, to answer its request.
+enum class door : std::uint8_t {
+  open,
+  server_busy,   ///< the server is over its handshake limit: answer max_handshakes
+  rate_limited,  ///< the address is over its own: answer handshakes_per_ip
+};
+
+/// The room table's answer to find_room.
+struct room_lookup {
+  bool found = false;
+  /// create: the table holds as many rooms as it may (an early answer; create_room checks again).
+  bool at_capacity = false;
+  /// join: the room's password, if it has one.
+  std::optional<password_hash> password;
+};
+
+/// What create_room or admit asks of the room. Valid until the next call into the exchange.
+struct admission_request {
+  std::string_view room;
+  std::string_view username;
+  ip_address ip;
+  /// create_room: the new room's password hash, if it has one.
+  const std::optional<password_hash>* password = nullptr;
+  /// Encrypted: makes the member's datagram channel from this handshake's keys (it holds no
+  /// reference to the exchange, so the room may call it on its own strand). Empty: plaintext.
+  channel_maker make_channel;
+};
+
+struct server_action {
+  enum class kind : std::uint8_t {
+    read,             ///< read some bytes into `buffer`, then on_read
+    write,            ///< write `bytes`, then on_written; `last`: then close gracefully
+    find_room,        ///< look `room` up in the table, then on_room_lookup
+    hash_password,    ///< hash `password` (slow; off this thread), then on_hashed
+    verify_password,  ///< check `password` against `*stored` (slow), then on_verified
+    create_room,      ///< create `request->room` with its host admitted, insert it, then on_admitted
+    admit,            ///< admit into the room find_room found, then on_admitted
+    close,            ///< nothing left: close (after a write with `last`, gracefully)
+  };
+  kind what = kind::close;
+  mutable_byte_view buffer{};
+  byte_view bytes{};
+  bool last = false;
+  std::string_view room{};
+  std::string_view password{};
+  const password_hash* stored = nullptr;
+  const admission_request* request = nullptr;
+};
+
+/// How the exchange ended, for the adapter's log line and counters.
+struct exchange_outcome {
+  enum class kind : std::uint8_t {
+    unfinished,  ///< still running, or the connection failed before an answer was sent
+    key_sent,    ///< operation 3 answered
+    created,
+    joined,
+    refused,     ///< `why` says which refusal
+  };
+  kind what = kind::unfinished;
+  refusal why{};
+  /// For malformed: what was wrong with the request.
+  boost::system::error_code request_error;
+  bool encrypted = false;     ///< the request was sealed (so every reply was)
+  bool password = false;      ///< the request carried a password
+  std::string username;       ///< once the request was read
+};
+
+class server_exchange {
+ public:
+  /// `key`: the server's static key, for sealed requests and operation 3.
+  /// `client`: the client's IP address as the TCP connection shows it (or, forwarded, as the
+  /// front node saw it). The ledger must outlive the exchange.
+  server_exchange(const server_exchange_config& config, const server_key& key, admission_ledger& ledger,
+                  const ip_address& client, door how = door::open);
+  ~server_exchange();
+  server_exchange(const server_exchange&) = delete;
+  server_exchange& operator=(const server_exchange&) = delete;
+
+  server_action start();
+  server_action on_read(std::size_t n);
+  server_action on_written();
+  server_action on_room_lookup(const room_lookup& lookup);
+  server_action on_hashed(std::optional<password_hash> hash);
+  server_action on_verified(std::optional<bool> right);
+  server_action on_admitted(const boost::system::result<issued_token>& issued);
+  /// The connection failed or timed out: the exchange ends without an answer and gives back what
+  /// it holds. No further calls.
+  void on_failed();
+
+  bool done() const noexcept { return step_ == step::done; }
+  const exchange_outcome& outcome() const noexcept { return outcome_; }
+  /// The room name of the request, once read (for logs; echoed in every reply).
+  std::string_view room() const noexcept { return room_; }
+  /// The reply that went out last (its payload, before sealing), for tests and logs.
+  std::string_view last_reply() const noexcept { return last_reply_; }
+
+ private:
+  enum class step : std::uint8_t {
+    reading, looking_up, accepting, hashing, verifying, creating, admitting, finishing, done
+  };
+
+  server_action on_request();
+  server_action after_accepted();
+  server_action create_after_hash();
+  server_action join_after_password();
+  server_action refuse(refusal why, frame_state state);
+  server_action reply(frame_state state, const std::string& json, bool last);
+  server_action map_admission_failure(errc e);
+  std::string sentence(refusal why) const;
+  void give_back(admission_ledger::resource what);
+  void give_back_all();
+  bool take(admission_ledger::resource what);
+  bool is_create() const noexcept;
+
+  server_exchange_config config_;
+  const server_key& key_;
+  admission_ledger& ledger_;
+  ip_address client_;
+  door door_;
+  step step_ = step::reading;
+  tcrp_reader reader_;
+  std::uint8_t operation_ = 0;
+  std::string room_;
+  room_request request_;
+  std::unique_ptr<server_handshake> secure_;  // set once a sealed request opened
+  room_lookup found_;
+  std::optional<password_hash> new_password_;  // create: the hash of the new room's password
+  admission_request admission_;
+  bool holds_hash_ = false, holds_room_ = false, holds_token_ = false;
+  std::string last_reply_;
+  std::vector<std::uint8_t> out_;
+  exchange_outcome outcome_;
+};
+
+}  // namespace libchat

@@ -1,0 +1,288 @@
+#include "libchat/server_exchange.hpp"
+
+#include <array>
+#include <utility>
+
+namespace libchat {
+namespace {
+
+struct refusal_row {
+  std::string_view name;
+  tcrp_error wire;
+  std::string_view sentence;
+};
+
+constexpr std::array refusal_table{
+#define LIBCHAT_REFUSAL(name, wire, sentence) refusal_row{#name, tcrp_error::wire, sentence},
+#include "libchat/refusals.def"
+#undef LIBCHAT_REFUSAL
+};
+
+const refusal_row& row_of(refusal r) noexcept { return refusal_table[static_cast<std::size_t>(r)]; }
+
+std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+// Replaces each {name} of `text` by its value; an unknown {name} stays as it is.
+std::string fill(std::string_view text, std::initializer_list<std::pair<std::string_view, std::string>> values) {
+  std::string out;
+  out.reserve(text.size() + 32);
+  for (std::size_t i = 0; i < text.size();) {
+    bool replaced = false;
+    if (text[i] == '{') {
+      for (const auto& [name, value] : values) {
+        if (text.substr(i + 1, name.size()) == name && text.substr(i + 1 + name.size(), 1) == "}") {
+          out += value;
+          i += name.size() + 2;
+          replaced = true;
+          break;
+        }
+      }
+    }
+    if (!replaced) out += text[i++];
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string_view refusal_name(refusal r) noexcept { return row_of(r).name; }
+tcrp_error refusal_error(refusal r) noexcept { return row_of(r).wire; }
+
+server_exchange::server_exchange(const server_exchange_config& config, const server_key& key,
+                                 admission_ledger& ledger, const ip_address& client, door how)
+    : config_(config),
+      key_(key),
+      ledger_(ledger),
+      client_(client),
+      door_(how),
+      reader_(tcrp_direction::to_server, config.max_payload) {}
+
+server_exchange::~server_exchange() { give_back_all(); }
+
+bool server_exchange::is_create() const noexcept {
+  return operation_ == static_cast<std::uint8_t>(operation::create_room);
+}
+
+// ---- reading the request ----
+
+server_action server_exchange::start() { return {.what = server_action::kind::read, .buffer = reader_.prepare()}; }
+
+server_action server_exchange::on_read(std::size_t n) {
+  reader_.commit(n);
+  if (reader_.state() == tcrp_reader::status::need_more)
+    return {.what = server_action::kind::read, .buffer = reader_.prepare()};
+  return on_request();
+}
+
+server_action server_exchange::on_request() {
+  if (const auto& header = reader_.header()) operation_ = header->operation;
+  room_ = std::string(reader_.room());
+  if (reader_.state() == tcrp_reader::status::failed) {
+    outcome_.request_error = reader_.error();
+    return refuse(refusal::malformed, frame_state::response);
+  }
+  if (door_ == door::server_busy) return refuse(refusal::max_handshakes, frame_state::response);
+  if (door_ == door::rate_limited) return refuse(refusal::handshakes_per_ip, frame_state::response);
+  if (operation_ == static_cast<std::uint8_t>(operation::server_key)) {
+    outcome_.what = exchange_outcome::kind::key_sent;
+    return reply(frame_state::response, encode_server_key_response(key_.public_half()), true);
+  }
+
+  const std::string_view payload = reader_.payload();
+  boost::system::result<room_request> request = make_error_code(errc::bad_handshake);
+  if (is_sealed_request(payload)) {
+    auto secure = std::make_unique<server_handshake>(key_, operation_, room_);
+    request = secure->open_request(payload);
+    // A request that opened but whose JSON is bad is still answered sealed: the client proved
+    // nothing, but it did encrypt to us, and a sealed answer is the one it can trust.
+    if (!request && request.error() == errc::bad_handshake) return refuse(refusal::bad_handshake, frame_state::response);
+    secure_ = std::move(secure);
+    outcome_.encrypted = true;
+  } else {
+    if (!config_.allow_plaintext) return refuse(refusal::plaintext, frame_state::response);
+    request = parse_room_request(payload);
+  }
+  if (!request) {
+    outcome_.request_error = request.error();
+    return refuse(refusal::malformed, frame_state::response);
+  }
+  request_ = std::move(*request);
+  outcome_.username = request_.username;
+  outcome_.password = request_.password.has_value();
+  step_ = step::looking_up;
+  return {.what = server_action::kind::find_room, .room = room_};
+}
+
+// ---- create and join ----
+
+server_action server_exchange::on_room_lookup(const room_lookup& lookup) {
+  found_ = lookup;
+  if (is_create()) {
+    if (found_.found) return refuse(refusal::room_exists, frame_state::response);
+    if (found_.at_capacity) return refuse(refusal::max_rooms, frame_state::response);
+    // Every cheap check before the slow hash: the address's rooms, tokens and hash slot.
+    if (!take(admission_ledger::resource::room)) return refuse(refusal::rooms_per_ip, frame_state::response);
+    if (!take(admission_ledger::resource::token)) return refuse(refusal::tokens_per_ip, frame_state::response);
+    if (request_.password && !take(admission_ledger::resource::hash))
+      return refuse(refusal::hash_per_ip, frame_state::response);
+    return reply(frame_state::response, encode_accepted({"Creating room " + quoted(room_) + "."}), false);
+  }
+  if (!found_.found) return refuse(refusal::room_not_found, frame_state::response);
+  return reply(frame_state::response, encode_accepted({"Joining room " + quoted(room_) + "."}), false);
+}
+
+server_action server_exchange::after_accepted() {
+  if (is_create()) {
+    if (!request_.password) return create_after_hash();
+    step_ = step::hashing;
+    return {.what = server_action::kind::hash_password, .password = *request_.password};
+  }
+  // Check order: room, then password, then name and capacity, so that someone without the
+  // password learns nothing about who is inside.
+  if (!found_.password) return join_after_password();
+  // The address's one hash slot first, then its failure budget: two attempts at once cannot both
+  // pass the budget's last try.
+  if (request_.password && !take(admission_ledger::resource::hash))
+    return refuse(refusal::hash_per_ip, frame_state::completion);
+  if (!ledger_.may_try_password(client_, room_)) {
+    // Refused without hashing: guessing costs the guesser time, not the server CPU.
+    return refuse(refusal::password_failures, frame_state::completion);
+  }
+  if (!request_.password) {
+    ledger_.password_failed(client_, room_);
+    return refuse(refusal::password_needed, frame_state::completion);
+  }
+  step_ = step::verifying;
+  return {.what = server_action::kind::verify_password,
+          .password = *request_.password,
+          .stored = &*found_.password};
+}
+
+server_action server_exchange::on_hashed(std::optional<password_hash> hash) {
+  give_back(admission_ledger::resource::hash);
+  if (!hash) return refuse(refusal::hash_queue_full, frame_state::completion);
+  new_password_ = std::move(hash);
+  return create_after_hash();
+}
+
+server_action server_exchange::create_after_hash() {
+  admission_ = {room_, request_.username, client_, &new_password_, {}};
+  if (secure_) admission_.make_channel = [keys = secure_->keys()](std::uint64_t id) { return keys.make_channel(id); };
+  step_ = step::creating;
+  return {.what = server_action::kind::create_room, .request = &admission_};
+}
+
+server_action server_exchange::on_verified(std::optional<bool> right) {
+  give_back(admission_ledger::resource::hash);
+  if (!right) return refuse(refusal::hash_queue_full, frame_state::completion);
+  if (!*right) {
+    ledger_.password_failed(client_, room_);
+    return refuse(refusal::wrong_password, frame_state::completion);
+  }
+  return join_after_password();
+}
+
+server_action server_exchange::join_after_password() {
+  if (!take(admission_ledger::resource::token)) return refuse(refusal::tokens_per_ip, frame_state::completion);
+  admission_ = {room_, request_.username, client_, nullptr, {}};
+  if (secure_) admission_.make_channel = [keys = secure_->keys()](std::uint64_t id) { return keys.make_channel(id); };
+  step_ = step::admitting;
+  return {.what = server_action::kind::admit, .request = &admission_};
+}
+
+server_action server_exchange::on_admitted(const boost::system::result<issued_token>& issued) {
+  if (!issued) return map_admission_failure(static_cast<errc>(issued.error().value()));
+  // The room holds the address's token (and, created, the room) from now on.
+  holds_token_ = false;
+  holds_room_ = false;
+  completion_response done{is_create(), issued->token, config_.udp_port, issued->host, std::nullopt};
+  if (secure_) done.session = issued->session;
+  outcome_.what = is_create() ? exchange_outcome::kind::created : exchange_outcome::kind::joined;
+  return reply(frame_state::completion, encode_completion(done), true);
+}
+
+server_action server_exchange::map_admission_failure(errc e) {
+  if (is_create()) {
+    return refuse(e == errc::room_limit ? refusal::max_rooms : refusal::created_meanwhile, frame_state::completion);
+  }
+  switch (e) {
+    case errc::name_taken: return refuse(refusal::name_taken, frame_state::completion);
+    case errc::room_full: return refuse(refusal::room_full, frame_state::completion);
+    case errc::rate_limited: return refuse(refusal::join_rate, frame_state::completion);
+    case errc::encryption_required: return refuse(refusal::room_encrypted, frame_state::completion);
+    case errc::encryption_mismatch: return refuse(refusal::room_not_encrypted, frame_state::completion);
+    default: return refuse(refusal::room_closed, frame_state::completion);
+  }
+}
+
+// ---- replies ----
+
+server_action server_exchange::on_written() {
+  if (step_ == step::finishing) {
+    step_ = step::done;
+    return {.what = server_action::kind::close};
+  }
+  return after_accepted();
+}
+
+server_action server_exchange::refuse(refusal why, frame_state state) {
+  outcome_.what = exchange_outcome::kind::refused;
+  outcome_.why = why;
+  give_back_all();
+  return reply(state, encode_error({refusal_error(why), sentence(why)}), true);
+}
+
+server_action server_exchange::reply(frame_state state, const std::string& json, bool last) {
+  // Once the request opened, every reply is sealed to this client: its status, its token.
+  const std::string body = !secure_                            ? json
+                           : state == frame_state::response ? secure_->seal_response(json)
+                                                            : secure_->seal_completion(json);
+  last_reply_ = json;
+  out_ = encode_frame(operation_, state, room_, body);
+  step_ = last ? step::finishing : step::accepting;
+  return {.what = server_action::kind::write, .bytes = out_, .last = last};
+}
+
+std::string server_exchange::sentence(refusal why) const {
+  std::string limit;
+  if (why == refusal::rooms_per_ip) limit = std::to_string(config_.rooms_per_address);
+  if (why == refusal::tokens_per_ip) limit = std::to_string(config_.tokens_per_address);
+  if (why == refusal::room_full) limit = std::to_string(config_.max_members);
+  return fill(row_of(why).sentence, {{"room", quoted(room_)},
+                                     {"username", quoted(request_.username)},
+                                     {"limit", limit},
+                                     {"reason", outcome_.request_error.message()}});
+}
+
+// ---- reservations ----
+
+bool server_exchange::take(admission_ledger::resource what) {
+  bool& held = what == admission_ledger::resource::room    ? holds_room_
+               : what == admission_ledger::resource::token ? holds_token_
+                                                           : holds_hash_;
+  if (held) return true;
+  held = ledger_.reserve(what, client_);
+  return held;
+}
+
+void server_exchange::give_back(admission_ledger::resource what) {
+  bool& held = what == admission_ledger::resource::room    ? holds_room_
+               : what == admission_ledger::resource::token ? holds_token_
+                                                           : holds_hash_;
+  if (!held) return;
+  held = false;
+  ledger_.release(what, client_);
+}
+
+void server_exchange::give_back_all() {
+  give_back(admission_ledger::resource::hash);
+  give_back(admission_ledger::resource::token);
+  give_back(admission_ledger::resource::room);
+}
+
+void server_exchange::on_failed() {
+  give_back_all();
+  step_ = step::done;
+}
+
+}  // namespace libchat

@@ -1,0 +1,47 @@
+#include "address_gate.hpp"
+
+#include <chrono>
+
+namespace chat_server {
+namespace {
+
+libchat::time_point now() { return std::chrono::steady_clock::now(); }
+
+}  // namespace
+
+libchat::address_limits::verdict address_gate::begin_handshake(const libchat::ip_address& ip) {
+  std::lock_guard lock(mutex_);
+  return limits_.begin_handshake(ip, now());
+}
+
+void address_gate::end_handshake(const libchat::ip_address& ip) {
+  std::lock_guard lock(mutex_);
+  limits_.end_handshake(ip, now());
+}
+
+bool address_gate::reserve(resource what, const libchat::ip_address& ip) {
+  std::lock_guard lock(mutex_);
+  return limits_.reserve(what, ip, now());
+}
+
+void address_gate::release(resource what, const libchat::ip_address& ip) {
+  std::lock_guard lock(mutex_);
+  limits_.release(what, ip, now());
+}
+
+bool address_gate::may_try_password(const libchat::ip_address& ip, std::string_view room) {
+  std::lock_guard lock(mutex_);
+  return limits_.may_try_password(ip, room, now());
+}
+
+void address_gate::password_failed(const libchat::ip_address& ip, std::string_view room) {
+  std::lock_guard lock(mutex_);
+  limits_.password_failed(ip, room, now());
+}
+
+std::size_t address_gate::tracked() const {
+  std::lock_guard lock(mutex_);
+  return limits_.tracked();
+}
+
+}  // namespace chat_server
