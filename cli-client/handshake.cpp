@@ -1,6 +1,6 @@
 #include "handshake.hpp"
 
-#include <libchat/tcrp_reader.hpp>
+#include <libchat/client_exchange.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
@@ -20,11 +20,9 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-// Replies are small JSON objects; this bound only stops a broken server from making us allocate.
-constexpr std::size_t max_reply_payload = 65536;
-
 handshake_error network_error(std::string code, std::string message) {
-  return {handshake_error::kind::network, libchat::tcrp_error::internal_error, std::move(code), std::move(message)};
+  return {handshake_error::kind::network, libchat::tcrp_error::internal_error, std::move(code), std::move(message),
+          false};
 }
 
 // GCC 12 can destroy a temporary inside a co_await expression twice: in the coroutines below,
@@ -57,96 +55,30 @@ class exchange {
     co_return outcome;
   }
 
-  // Operation 3: an empty room name and an empty payload; one state-1 frame comes back.
+  // Operation 3: the server's key, which the caller then checks against its pin.
   asio::awaitable<key_outcome> key_talk() {
-    asio::awaitable<std::optional<handshake_error>> connecting = connect();
-    if (auto failure = co_await std::move(connecting)) co_return *failure;
-    const auto op = static_cast<std::uint8_t>(libchat::operation::server_key);
-    const std::vector<std::uint8_t> frame = libchat::encode_frame(op, libchat::frame_state::request, {}, {});
-    asio::awaitable<std::optional<handshake_error>> sending = send(frame, "the key request");
-    if (auto failure = co_await std::move(sending)) co_return *failure;
-
-    libchat::tcrp_reader reader(libchat::tcrp_direction::to_client, max_reply_payload);
-    asio::awaitable<std::optional<handshake_error>> reading = read_frame(reader);
-    if (auto failure = co_await std::move(reading)) co_return *failure;
-    if (reader.header()->state != static_cast<std::uint8_t>(libchat::frame_state::response))
-      co_return bad_reply("a completion arrived instead of the server's key");
-    if (reader.header()->operation != op) co_return bad_reply("the reply is for another operation");
-    if (!reader.room().empty()) co_return bad_reply("the key reply names a room");
-
-    auto key = libchat::parse_server_key_response(reader.payload());
-    if (key) co_return *key;
-    // Not a key: perhaps an error reply (busy; or a server too old to know operation 3).
-    auto response = libchat::parse_response(reader.payload());
-    if (response) {
-      if (auto* refusal = std::get_if<libchat::error_response>(&*response)) {
-        if (refusal->error != libchat::tcrp_error::bad_request) co_return refused(*refusal);
-        handshake_error old{handshake_error::kind::refused, refusal->error, "no_server_key", {}};
-        old.message = "the server " + server_text() +
-                      " did not give out its key for an encrypted session; it may be an older chat-server "
-                      "that only speaks plaintext (it said: " +
-                      refusal->message + ")";
-        co_return old;
-      }
-    }
-    co_return bad_reply("unreadable key: " + key.error().message());
+    libchat::client_exchange x(exchange_config(libchat::operation::server_key));
+    asio::awaitable<std::optional<handshake_error>> talking = drive(x);
+    if (auto failure = co_await std::move(talking)) co_return *failure;
+    if (x.failure()) co_return from(*x.failure());
+    co_return *x.key();
   }
 
   // Create or join: the request (sealed to the server's key unless plaintext was asked for),
   // then state 1 (202 or an error) and state 2 (the grant, or a late error).
   asio::awaitable<handshake_outcome> room_talk() {
-    asio::awaitable<std::optional<handshake_error>> connecting = connect();
-    if (auto failure = co_await std::move(connecting)) co_return *failure;
-
-    const auto op = static_cast<std::uint8_t>(request_.op);
-    std::unique_ptr<libchat::client_handshake> secure;
-    if (request_.server_key)
-      secure = std::make_unique<libchat::client_handshake>(*request_.server_key, op, request_.room);
-    const std::string payload =
-        secure ? secure->seal_request(request_.payload) : libchat::encode_room_request(request_.payload);
-    const std::vector<std::uint8_t> frame =
-        libchat::encode_frame(op, libchat::frame_state::request, request_.room, payload);
-    asio::awaitable<std::optional<handshake_error>> sending = send(frame, "the request");
-    if (auto failure = co_await std::move(sending)) co_return *failure;
-
-    bool accepted = false;
-    for (;;) {
-      libchat::tcrp_reader reader(libchat::tcrp_direction::to_client, max_reply_payload);
-      asio::awaitable<std::optional<handshake_error>> reading = read_frame(reader);
-      if (auto failure = co_await std::move(reading)) co_return *failure;
-      const auto state = static_cast<libchat::frame_state>(reader.header()->state);
-      if (state == libchat::frame_state::response) {
-        if (accepted) co_return bad_reply("a second response arrived");
-        // Encrypted, a plaintext state-1 error is still accepted (the server could not read the
-        // request, so it could not seal its answer), but only as an error, never as a 202.
-        auto response = secure ? secure->open_response(reader.payload()) : libchat::parse_response(reader.payload());
-        if (!response) co_return unreadable("response", response.error());
-        auto* refusal = std::get_if<libchat::error_response>(&*response);
-        if (auto bad = check_echo(reader, refusal != nullptr)) co_return *bad;
-        if (refusal) co_return refused(*refusal);
-        accepted = true;
-        continue;
-      }
-      if (!accepted) co_return bad_reply("a completion arrived before the response");
-      // A request can still fail after its 202 (a wrong password is found only after hashing),
-      // so the completion may be an error too.
-      auto final_reply =
-          secure ? secure->open_completion(reader.payload()) : libchat::parse_final_response(reader.payload());
-      if (!final_reply) co_return unreadable("completion", final_reply.error());
-      if (auto bad = check_echo(reader, false)) co_return *bad;
-      if (auto* refusal = std::get_if<libchat::error_response>(&*final_reply)) co_return refused(*refusal);
-      const auto& completion = std::get<libchat::completion_response>(*final_reply);
-      session_grant grant;
-      if (secure) {
-        if (!completion.session) co_return bad_reply("an encrypted completion without a session id");
-        grant.channel = secure->channel(*completion.session);
-      }
-      grant.token = completion.token;
-      grant.udp_endpoint = asio::ip::udp::endpoint(peer_.address(), completion.udp_port);
-      grant.host = completion.host;
-      grant.created = completion.created;
-      co_return grant;
-    }
+    libchat::client_exchange x(exchange_config(request_.op));
+    asio::awaitable<std::optional<handshake_error>> talking = drive(x);
+    if (auto failure = co_await std::move(talking)) co_return *failure;
+    if (x.failure()) co_return from(*x.failure());
+    libchat::exchange_grant& granted = *x.grant();
+    session_grant grant;
+    grant.token = std::move(granted.token);
+    grant.udp_endpoint = asio::ip::udp::endpoint(peer_.address(), granted.udp_port);
+    grant.host = granted.host;
+    grant.created = granted.created;
+    grant.channel = std::move(granted.channel);
+    co_return grant;
   }
 
  private:
@@ -170,61 +102,49 @@ class exchange {
     co_return std::nullopt;
   }
 
-  asio::awaitable<std::optional<handshake_error>> send(const std::vector<std::uint8_t>& frame, std::string_view what) {
-    const asio::const_buffer data = asio::buffer(frame);
-    auto [write_ec, written] = co_await asio::async_write(socket_, data, use_tuple);
-    if (write_ec)
-      co_return report("connect_failed", "cannot send " + std::string(what) + " to " + server_text(), write_ec);
-    co_return std::nullopt;
+  libchat::client_exchange_config exchange_config(libchat::operation op) const {
+    libchat::client_exchange_config c;
+    c.op = op;
+    if (op != libchat::operation::server_key) {
+      c.room = request_.room;
+      c.request = request_.payload;
+      c.server_key = request_.server_key;
+    }
+    c.server_name = server_text();
+    return c;
   }
 
-  // Reads exactly one frame: a reader of replies never asks for a byte of the next frame.
-  asio::awaitable<std::optional<handshake_error>> read_frame(libchat::tcrp_reader& reader) {
-    std::size_t have = 0;
-    while (reader.state() == libchat::tcrp_reader::status::need_more) {
-      const auto space = reader.prepare();
-      const asio::mutable_buffer into(space.data(), space.size());
+  // Connects, then carries out the exchange's writes and reads until it is done. Returns a
+  // failure of the connection itself; the exchange's own outcome is in `x`.
+  asio::awaitable<std::optional<handshake_error>> drive(libchat::client_exchange& x) {
+    asio::awaitable<std::optional<handshake_error>> connecting = connect();
+    if (auto failure = co_await std::move(connecting)) co_return *failure;
+    libchat::client_action action = x.start();
+    while (action.what != libchat::client_action::kind::done) {
+      if (action.what == libchat::client_action::kind::write) {
+        const asio::const_buffer data(action.bytes.data(), action.bytes.size());
+        auto [ec, written] = co_await asio::async_write(socket_, data, use_tuple);
+        if (ec) co_return report("connect_failed", "cannot send the request to " + server_text(), ec);
+        action = x.on_written();
+        continue;
+      }
+      const asio::mutable_buffer into(action.buffer.data(), action.buffer.size());
       auto [ec, n] = co_await socket_.async_read_some(into, use_tuple);
       if (ec == asio::error::eof && !timed_out_) {
-        co_return network_error("closed", "the server " + server_text() + " closed the connection " +
-                                              (have == 0 ? "without replying" : "in the middle of a reply"));
+        action = x.on_closed();
+        continue;
       }
       if (ec) co_return report("closed", "the connection to " + server_text() + " failed", ec);
-      have += n;
-      reader.commit(n);
+      action = x.on_read(n);
     }
-    if (reader.state() == libchat::tcrp_reader::status::failed)
-      co_return bad_reply("malformed frame: " + reader.error().message());
     co_return std::nullopt;
   }
 
-  // The server's replies carry the request's operation and room name; only a state-1 error reply
-  // may carry an empty name (the server could not read ours).
-  std::optional<handshake_error> check_echo(const libchat::tcrp_reader& reader, bool state1_error) const {
-    if (reader.header()->operation != static_cast<std::uint8_t>(request_.op))
-      return bad_reply("the reply is for another operation");
-    if (reader.room() != request_.room && !(state1_error && reader.room().empty()))
-      return bad_reply("the reply is for another room");
-    return std::nullopt;
-  }
-
-  handshake_error bad_reply(std::string_view what) const {
-    return network_error("bad_reply",
-                         "the server " + server_text() + " sent a malformed reply (" + std::string(what) + ")");
-  }
-
-  // A reply that does not parse, or (encrypted) does not open with the handshake's keys.
-  handshake_error unreadable(std::string_view what, boost::system::error_code ec) const {
-    if (ec == libchat::errc::bad_handshake)
-      return network_error("bad_handshake", "the server's reply could not be authenticated: the " + std::string(what) +
-                                                " from " + server_text() +
-                                                " was not sealed by the holder of the server's key, or was altered on "
-                                                "the way");
-    return bad_reply("unreadable " + std::string(what) + ": " + ec.message());
-  }
-
-  static handshake_error refused(const libchat::error_response& r) {
-    return {handshake_error::kind::refused, r.error, std::string(libchat::wire_name(r.error)), r.message};
+  static handshake_error from(const libchat::exchange_failure& f) {
+    const bool refused = f.what == libchat::exchange_failure::kind::refused ||
+                         f.what == libchat::exchange_failure::kind::no_server_key;
+    return {refused ? handshake_error::kind::refused : handshake_error::kind::network, f.refusal,
+            std::string(f.code()), f.message, f.unauthenticated};
   }
 
   const handshake_request& request_;

@@ -2,8 +2,8 @@
 //  - asking for the server's public key (operation 3): one request, one state-1 answer;
 //  - create/join: send the request, read the server's state-1 response and state-2 completion.
 // Encrypted (the default), the request is sealed to the server's key and the replies must open
-// with the handshake's keys; the completion yields the session's datagram channel. Framing,
-// payloads and crypto are libchat's; this file only moves bytes.
+// with the handshake's keys; the completion yields the session's datagram channel. Every rule is
+// libchat::client_exchange's; this file connects, moves bytes and keeps the deadline.
 #pragma once
 
 #include <libchat/error.hpp>
@@ -58,6 +58,9 @@ struct handshake_error {
   /// authenticate); refused: the wire name, or no_server_key (operation 3 refused: an old server)
   std::string code;
   std::string message;
+  /// A plaintext error to a sealed request (or to the key request): anyone on the path could have
+  /// sent it, so it must not be taken as advice to weaken anything.
+  bool unauthenticated = false;
 };
 
 using handshake_outcome = std::variant<session_grant, handshake_error>;

@@ -18,11 +18,14 @@ namespace chat_cli {
 namespace {
 
 namespace asio = boost::asio;
-using namespace std::chrono_literals;
 
-constexpr auto bind_retry_interval = 1s;
-constexpr unsigned bind_attempts = 5;
-constexpr unsigned silent_after = 3;  // unanswered keepalives in a row
+libchat::client_session_config session_config(std::chrono::seconds keepalive) {
+  libchat::client_session_config c;
+  c.keepalive_interval = keepalive;
+  return c;
+}
+
+libchat::time_point now() { return std::chrono::steady_clock::now(); }
 
 // ICMP errors surface on a connected UDP socket as these; they say nothing the keepalives won't.
 bool is_transient(const boost::system::error_code& ec) {
@@ -38,17 +41,9 @@ udp_session::udp_session(asio::io_context& io, session_params params, frontend& 
       view_(view),
       socket_(io),
       keepalive_timer_(io),
-      signals_(io, SIGINT, SIGTERM, SIGHUP) {
-  // The longest text that fits both ways: into our datagram (after the two sizes, the room and
-  // the token; sealed: the session id, the counter and the tag) and into the server's relay
-  // datagram (after our name).
-  const std::size_t header =
-      2 + params_.info.room.size() +
-      (params_.grant.channel ? libchat::session_id_bytes + libchat::counter_bytes + libchat::aead_tag_bytes
-                             : params_.grant.token.size());
-  const std::size_t fits_client = libchat::max_client_datagram > header ? libchat::max_client_datagram - header : 0;
-  max_text_ = std::min(fits_client, libchat::max_text_bytes(params_.info.user.size()));
-}
+      signals_(io, SIGINT, SIGTERM, SIGHUP),
+      session_(session_config(params_.keepalive), params_.info.room, params_.grant.token,
+               std::move(params_.grant.channel)) {}
 
 void udp_session::start() {
   boost::system::error_code ec;
@@ -63,7 +58,7 @@ void udp_session::start() {
     if (!wait_ec) leave();
   });
   start_receive();
-  on_keepalive_due();  // the first keepalive binds our address at the server
+  apply(session_.start(now()));  // the first keepalive binds our address at the server
   view_.start(*this);
 }
 
@@ -100,9 +95,10 @@ bool udp_session::send_text(std::string_view text) {
     view_.refused("invalid_text", "a message cannot start with a NUL byte; not sent");
     return false;
   }
-  if (text.size() > max_text_) {
+  const std::size_t max_text = session_.max_text(params_.info.user);
+  if (text.size() > max_text) {
     view_.refused("too_long", "the message is too long (" + std::to_string(text.size()) + " bytes, at most " +
-                                  std::to_string(max_text_) + "); not sent");
+                                  std::to_string(max_text) + "); not sent");
     return false;
   }
   if (!send_message(text)) return true;  // the session ended: nothing more to edit
@@ -115,18 +111,15 @@ bool udp_session::send_text(std::string_view text) {
 // when the server is really gone. Returns false only when the session key is used up, which ends
 // the session: the server would not open another datagram under it.
 bool udp_session::send_message(std::string_view message) {
-  const libchat::byte_view bytes = libchat::as_bytes(message);
-  auto size = params_.grant.channel
-                  ? params_.grant.channel->seal_client_datagram(params_.info.room, bytes, send_buffer_)
-                  : libchat::encode_client_datagram(params_.info.room, params_.grant.token, bytes, send_buffer_);
-  if (!size && size.error() == libchat::errc::key_limit) {
+  auto datagram = session_.seal(libchat::as_bytes(message));
+  if (!datagram && datagram.error() == libchat::errc::key_limit) {
     finish(close_reason::key_limit, exit_code::ended_by_server,
            "this session has sent as many messages as one key may seal; join the room again to go on");
     return false;
   }
-  if (!size) return true;  // cannot happen: sizes were checked above and at the handshake
+  if (!datagram) return true;  // cannot happen: sizes were checked above and at the handshake
   boost::system::error_code ignored;
-  socket_.send(asio::buffer(send_buffer_.data(), *size), 0, ignored);
+  socket_.send(asio::buffer(datagram->data(), datagram->size()), 0, ignored);
   return true;
 }
 
@@ -148,35 +141,47 @@ void udp_session::finish(close_reason reason, int code, std::string why) {
   io_.stop();
 }
 
-void udp_session::arm_keepalive(std::chrono::steady_clock::duration after) {
+// Carries out what the session decided, and re-arms the timer for its next deadline.
+void udp_session::apply(const libchat::session_event& e) {
+  using kind = libchat::session_event::kind;
+  switch (e.what) {
+    case kind::none:
+    case kind::dropped: break;
+    case kind::send_keepalive:
+      if (!send_message({})) return;
+      break;
+    case kind::bound: view_.connected(params_.info); break;
+    case kind::message:
+      view_.message(e.sender, e.text, std::chrono::system_clock::now());
+      break;
+    case kind::notice: on_notice(e.received, e.notice_json); break;
+    case kind::never_bound:
+      return finish(close_reason::server_silent, exit_code::network,
+                    "the server does not answer on UDP port " + std::to_string(params_.grant.udp_endpoint.port()));
+    case kind::silent:
+      return finish(close_reason::server_silent, exit_code::ended_by_server, "the server stopped answering");
+  }
+  if (!finished_) arm_timer();
+}
+
+void udp_session::arm_timer() {
+  const auto deadline = session_.next_deadline();
+  if (!deadline) {
+    keepalive_timer_.cancel();
+    armed_for_.reset();
+    return;
+  }
+  if (armed_for_ == deadline) return;
+  armed_for_ = deadline;
   // The generation tells a stale expiry (one that was already queued when the timer was re-armed)
   // from the current one.
   const std::uint64_t generation = ++timer_generation_;
-  keepalive_timer_.expires_after(after);
+  keepalive_timer_.expires_at(*deadline);
   keepalive_timer_.async_wait([this, generation](boost::system::error_code ec) {
-    if (!ec && generation == timer_generation_ && !finished_) on_keepalive_due();
+    if (ec || generation != timer_generation_ || finished_) return;
+    armed_for_.reset();
+    apply(session_.on_timer(now()));
   });
-}
-
-void udp_session::on_keepalive_due() {
-  if (!bound_) {
-    if (unanswered_ >= bind_attempts) {
-      finish(close_reason::server_silent, exit_code::network,
-             "the server does not answer on UDP port " + std::to_string(params_.grant.udp_endpoint.port()));
-      return;
-    }
-    if (!send_message({})) return;
-    ++unanswered_;
-    arm_keepalive(bind_retry_interval);
-    return;
-  }
-  if (unanswered_ >= silent_after) {
-    finish(close_reason::server_silent, exit_code::ended_by_server, "the server stopped answering");
-    return;
-  }
-  if (!send_message({})) return;
-  ++unanswered_;
-  arm_keepalive(params_.keepalive);
 }
 
 void udp_session::start_receive() {
@@ -186,58 +191,15 @@ void udp_session::start_receive() {
       finish(close_reason::server_silent, exit_code::network, "receiving from the server failed: " + ec.message());
       return;
     }
-    if (!ec) on_datagram(n);
+    if (!ec) apply(session_.on_datagram(libchat::byte_view(receive_buffer_.data(), n), now()));
     if (!finished_) start_receive();
   });
 }
 
-void udp_session::on_datagram(std::size_t size) {
-  // The socket is connected, so the kernel delivers only the server's datagrams; still, each one
-  // is checked, and a bad one is dropped and counted, never shown. Encrypted, it must open first:
-  // a forged source address gets a datagram past the connected socket, but only the server holds
-  // the key, and a captured datagram sent again fails the replay window.
-  libchat::byte_view plain(receive_buffer_.data(), size);
-  if (params_.grant.channel) {
-    auto opened = params_.grant.channel->open_server_datagram(plain, opened_buffer_);
-    if (!opened) {
-      ++dropped_;
-      return;
-    }
-    plain = libchat::byte_view(opened_buffer_.data(), *opened);
-  }
-  auto datagram = libchat::decode_server_datagram(plain);
-  if (!datagram) {
-    ++dropped_;
-    return;
-  }
-  if (datagram->is_notice()) {
-    on_notice(libchat::as_text(datagram->text));
-    return;
-  }
-  if (!libchat::is_valid_utf8(datagram->sender) || !libchat::is_valid_utf8(datagram->text)) {
-    ++dropped_;
-    return;
-  }
-  view_.message(datagram->sender, libchat::as_text(datagram->text), std::chrono::system_clock::now());
-}
-
-void udp_session::on_notice(std::string_view json) {
-  auto parsed = libchat::parse_notice(json);
-  if (!parsed) {
-    ++dropped_;
-    return;
-  }
-  const libchat::notice& n = *parsed;
+void udp_session::on_notice(const libchat::notice& n, std::string_view json) {
   using libchat::notice_event;
   switch (n.event) {
-    case notice_event::pong:
-      unanswered_ = 0;
-      if (!bound_) {
-        bound_ = true;
-        view_.connected(params_.info);
-        arm_keepalive(params_.keepalive);
-      }
-      return;
+    case notice_event::pong: return;  // the session counted it
     case notice_event::error: view_.refused(n.error.empty() ? "error" : n.error, describe_notice(n)); return;
     case notice_event::timeout: return end_by_notice(close_reason::timeout, n, json);
     case notice_event::room_closed: return end_by_notice(close_reason::room_closed, n, json);

@@ -17,16 +17,23 @@ import { Operation } from './tcrp';
 import { nodeTransport, type DatagramChannel, type TcpConnection, type Transport } from './transport';
 import { encodeUtf8, isWellFormed, utf8Length } from './utf8';
 
+/**
+ * The keepalive rule of docs/protocol.md §7.5, with the same numbers as libchat::client_session
+ * (chat-client): 1 s apart until the first pong, giving up after 5 unanswered; then every 15 s,
+ * giving up after 3 in a row unanswered.
+ */
 export interface KeepaliveSettings {
   /** Between keepalives until the first pong (default 1 s). */
   initialIntervalMs: number;
+  /** Keepalives without a pong, before the first one, after which the server is taken not to answer on UDP (default 5). */
+  bindAttempts: number;
   /** Between keepalives once a member (default 15 s). */
   intervalMs: number;
   /** Keepalives in a row without a pong after which the server is taken to be gone (default 3). */
   maxMissed: number;
 }
 
-export const DEFAULT_KEEPALIVE: KeepaliveSettings = { initialIntervalMs: 1000, intervalMs: 15000, maxMissed: 3 };
+export const DEFAULT_KEEPALIVE: KeepaliveSettings = { initialIntervalMs: 1000, bindAttempts: 5, intervalMs: 15000, maxMissed: 3 };
 
 export interface Clock {
   now(): number;
@@ -229,7 +236,7 @@ export class ChatSession extends Emitter<SessionEvents> {
     if (this.ended) return;
     if (!this.pongSinceLastKeepalive) {
       this.missed++;
-      if (this.missed >= this.keepalive.maxMissed) {
+      if (this.missed >= (this.isMember ? this.keepalive.maxMissed : this.keepalive.bindAttempts)) {
         const detail = this.isMember
           ? 'The server stopped answering.'
           : 'The server did not answer over UDP (is the UDP port reachable?).';
