@@ -23,6 +23,7 @@ export type HandshakeErrorCode =
   | 'internal_error'
   | 'encryption_required'
   | 'encryption_mismatch'
+  | 'rate_limited'
   // local outcomes
   | 'invalid_input'
   | 'connect_failed'
@@ -53,6 +54,11 @@ export class HandshakeError extends Error {
     readonly field?: HandshakeErrorField,
     /** More sentences for people, shown under the message (what happened, what to do). */
     readonly details: readonly string[] = [],
+    /**
+     * A plaintext error to an encrypted request (§12.3): anyone on the path could have sent it, so
+     * it is shown as such and acted on only as "try again", never as advice to weaken anything.
+     */
+    readonly unauthenticated = false,
   ) {
     super(message);
     this.name = 'HandshakeError';

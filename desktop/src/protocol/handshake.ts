@@ -10,6 +10,9 @@ import { encodeFrame, FrameReader, State, type TcrpFrame } from './tcrp';
 import type { ByteStream } from './transport';
 import { encodeUtf8 } from './utf8';
 
+/** The errors a server sends unencrypted to an encrypted request: before it could read it (§12.3). */
+const UNSEALED_ERRORS: ReadonlySet<string> = new Set(['bad_request', 'server_busy', 'rate_limited']);
+
 export interface HandshakeOutcome {
   completion: Completion;
   /** The `message` of the server's 202, for people (may be empty). */
@@ -53,18 +56,28 @@ export function runHandshake(
           if (!result) return;
           const { frame, errorOnly } = open(result.frame, expect, crypto);
           const reply = decodeReply(frame, request, expect);
-          if (reply.kind === 'error') {
-            fail(serverError(reply.error, reply.message, reply.status, request));
-            return;
-          }
           if (errorOnly) {
-            // §12.3: an unencrypted state-1 payload cannot be authenticated; only an error is taken.
+            // §12.3: an unencrypted state-1 payload cannot be authenticated. A genuine server sends
+            // only these before it could read the request; anything else is forged (libchat's
+            // client_exchange has the same rule, and test/vectors/transcripts.json checks both).
+            if (reply.kind === 'error' && UNSEALED_ERRORS.has(reply.error)) {
+              fail(
+                new HandshakeError(reply.error, reply.message, reply.status, undefined, [
+                  'This answer was not encrypted, so it could not be checked: it may not come from the server.',
+                ], true),
+              );
+              return;
+            }
             fail(
               new HandshakeError(
                 'bad_handshake',
                 'The server answered an encrypted request without encryption. Someone may be interfering with the connection; nothing more was sent.',
               ),
             );
+            return;
+          }
+          if (reply.kind === 'error') {
+            fail(serverError(reply.error, reply.message, reply.status, request));
             return;
           }
           if (reply.kind === 'accepted') {

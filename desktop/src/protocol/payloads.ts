@@ -44,6 +44,7 @@ export const SERVER_ERRORS: Readonly<Record<string, number>> = {
   internal_error: 500,
   encryption_required: 426,
   encryption_mismatch: 409,
+  rate_limited: 429,
 };
 
 /** Checks a request before it is encoded; throws HandshakeError('invalid_input') when it is not valid. */
