@@ -97,7 +97,7 @@ int server::run() {
   std::signal(SIGINT, SIG_IGN);
   std::signal(SIGTERM, SIG_IGN);
 
-  // Nothing runs any more: stop the password workers (their queued jobs hold coroutine handlers),
+  // Nothing runs any more: stop the password workers (their queued jobs hold handshake connections),
   // then drop the rooms and sockets while the io_context still exists.
   hashes_.stop();
   for (const auto& host : rooms_.snapshot()) rooms_.erase(host->name(), host.get());

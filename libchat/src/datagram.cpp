@@ -12,6 +12,7 @@ boost::system::result<client_datagram> decode_client_datagram(byte_view d) noexc
   if (room_size == 0 || token_size == 0 || 2 + room_size + token_size > d.size())
     return make_error_code(errc::malformed);
   client_datagram out;
+  out.sealed = token_size == sealed_token_size;
   out.room = as_text(d.subspan(2, room_size));
   out.token = as_text(d.subspan(2 + room_size, token_size));
   out.message = d.subspan(2 + room_size + token_size);

@@ -115,7 +115,8 @@ datagram_outcome room::check_sender(const member& m, const peer_address& from) c
 
 datagram_outcome room::on_datagram(const client_datagram& d, const peer_address& from, time_point now,
                                    room_output& out) {
-  if (d.token.size() != session_id_bytes) return on_datagram(d.token, d.message, from, now, out);
+  static_assert(sealed_token_size == session_id_bytes);
+  if (!d.sealed) return on_datagram(d.token, d.message, from, now, out);
   if (closed_) return datagram_outcome::drop(errc::room_closed);
   // Sealed: the session id finds the member, its address must match, and only then is the tag
   // checked (so that failures counted against a member come from the member's own address).

@@ -45,6 +45,7 @@ TEST_CASE("client datagrams encode and decode to the same bytes in both directio
     REQUIRE(decoded.has_value());
     CHECK(decoded->room == c.room);
     CHECK(decoded->token == c.token);
+    CHECK_FALSE(decoded->sealed);  // tokens of 8 bytes are session ids: none of these
     CHECK(text_bytes(decoded->message) == to_bytes(c.message));
 
     byte_vector out(max_client_datagram, 0xee);

@@ -95,6 +95,7 @@ TEST_CASE("secure: a handshake carries the request, the replies and two datagram
   REQUIRE(n.has_value());
   auto d = decode_client_datagram(byte_view(wire.data(), *n));
   REQUIRE(d.has_value());
+  CHECK(d->sealed);
   CHECK(d->token.size() == session_id_bytes);
   std::array<std::uint8_t, max_client_datagram> message{};
   auto m = s->open_client_message(d->header, d->message, message);

@@ -17,7 +17,13 @@
 
 namespace libchat {
 
+/// TokenSize of a sealed datagram: the session id (docs/protocol.md §12.4; tokens are longer).
+inline constexpr std::size_t sealed_token_size = 8;
+
 struct client_datagram {
+  /// TokenSize 8: an encrypted session's datagram (session id, counter, ciphertext and tag);
+  /// otherwise a plaintext one with its token.
+  bool sealed = false;
   std::string_view room;
   std::string_view token;  ///< a token, or for a sealed datagram the 8-byte session id
   byte_view message;       ///< for a sealed datagram: counter ‖ ciphertext ‖ tag
@@ -36,7 +42,7 @@ inline message_kind classify_message(byte_view message) noexcept {
   return message[0] == control_marker ? message_kind::control : message_kind::chat;
 }
 
-/// Splits a client datagram. Fails with oversize (over 4096 bytes) or malformed (shorter than its
+/// Splits a client datagram and says whether it is sealed. Fails with oversize (over 4096 bytes) or malformed (shorter than its
 /// length fields say, or a zero RoomNameSize or TokenSize). Does not check the text.
 boost::system::result<client_datagram> decode_client_datagram(byte_view datagram) noexcept;
 
