@@ -8,18 +8,26 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
   libcrypto++-dev catch2 libspdlog-dev libncurses-dev
 )
+# scripts/package.sh, and the tests labelled "package": help2man writes the man pages from
+# --help, dpkg-dev (dpkg-shlibdeps) and file let CPack compute the .debs' Depends, and systemd
+# brings systemd-analyze, which checks the unit.
+package_tools=(help2man dpkg-dev file systemd)
 for flag in "$@"; do
   case $flag in
     --test)
       # The test suite drives the terminal client through tmux; the desktop client's UI tests
-      # (desktop/) drive Debian's Chromium headless through playwright-core.
-      packages+=(tmux chromium)
+      # (desktop/) drive Debian's Chromium headless through playwright-core; ctest's package
+      # tests build the .debs.
+      packages+=(tmux chromium "${package_tools[@]}")
       ;;
     --fuzz)
       # fuzz/smoke.sh: clang-14 with libFuzzer and the sanitizer runtimes (libclang-rt-14-dev is
       # only a Recommends of clang-14, which --no-install-recommends skips), and llvm-14 for
       # llvm-symbolizer (readable stack traces in findings).
       packages+=(clang-14 libclang-rt-14-dev llvm-14)
+      ;;
+    --package)
+      packages+=("${package_tools[@]}")
       ;;
     --perf)
       # perf/: chat-bench --mqtt compares with the Mosquitto broker, driven through libmosquitto.

@@ -2,7 +2,8 @@
 # Installs what is missing, builds everything with warnings as errors, and runs the whole test
 # suite:
 #   1. the release build: unit, integration (the real server over loopback), the terminal client
-#      driven through tmux, packaging consumers, fuzz regressions replayed, the benchmark smoke run;
+#      driven through tmux, packaging consumers, the Debian packages built and checked (label
+#      "package"; --test installs their tools), fuzz regressions replayed, the benchmark smoke run;
 #   2. the desktop client's tests (protocol against the real server, UI in headless Chromium);
 #   3. the same C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer;
 #   4. the integration tests under ThreadSanitizer, the server on 4 threads;
@@ -45,9 +46,10 @@ if [[ "${LIBCHAT_QUICK:-}" == 1 ]]; then
   exit 0
 fi
 
-# Sanitizer builds leave out the benchmarks; they build what the tests they run need.
+# Sanitizer builds leave out the benchmarks and the packaging (help2man would run the sanitized
+# programs at build time); they build what the tests they run need.
 step "AddressSanitizer + UndefinedBehaviorSanitizer"
-cmake -S . -B "$build_dir-asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLIBCHAT_BUILD_PERF=OFF \
+cmake -S . -B "$build_dir-asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLIBCHAT_BUILD_PERF=OFF -DLIBCHAT_PACKAGING=OFF \
   -DCMAKE_CXX_FLAGS="-O1 -g1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" >/dev/null
 cmake --build "$build_dir-asan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1 \
@@ -57,7 +59,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1:str
 # More server threads than cores, so that strands really run in parallel. The test harness aborts
 # when a server's log holds a sanitizer report (test/integration/server_process.cpp).
 step "ThreadSanitizer"
-cmake -S . -B "$build_dir-tsan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLIBCHAT_BUILD_PERF=OFF -DLIBCHAT_BUILD_CLIENT=OFF \
+cmake -S . -B "$build_dir-tsan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLIBCHAT_BUILD_PERF=OFF -DLIBCHAT_BUILD_CLIENT=OFF -DLIBCHAT_PACKAGING=OFF \
   -DCMAKE_CXX_FLAGS="-O1 -g1 -fsanitize=thread -Wno-tsan" >/dev/null
 cmake --build "$build_dir-tsan" --target chat-server chat_integration_tests chat_attack_tests
 CHAT_TEST_SERVER_THREADS=4 TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/test/tsan.supp" \
