@@ -130,7 +130,9 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
        "The server's X25519 key, created on first start (mode 0600). Default: "
        "$XDG_STATE_HOME/chat-server/server.key or ~/.local/state/chat-server/server.key. Its "
        "fingerprint is printed at start-up: give it to users to pin (chat-client --server-key).")
-      ("allow-plaintext",
+      // A value, not a bare switch: in a --config file "allow-plaintext = false" must mean false
+      // (a switch is set by the key's mere presence, whatever follows it).
+      ("allow-plaintext", po::value<bool>()->default_value(false, "false")->implicit_value(true, "true"),
        "Also accept unencrypted handshakes and rooms (older clients, trusted networks only: anyone on "
        "the path can then read messages, passwords and tokens). Off by default.")
       ("max-auth-failures", po::value<std::uint64_t>()->default_value(c.room.max_auth_failures),
@@ -240,7 +242,7 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
   c.stats_interval = std::chrono::seconds(vm["stats-interval"].as<long>());
   c.log_level = vm["log-level"].as<std::string>();
   c.key_file = vm.count("key-file") ? vm["key-file"].as<std::string>() : default_key_file();
-  c.allow_plaintext = vm.count("allow-plaintext") != 0;
+  c.allow_plaintext = vm["allow-plaintext"].as<bool>();
   c.room.max_auth_failures = vm["max-auth-failures"].as<std::uint64_t>();
   return {c, 0};
 }

@@ -9,6 +9,10 @@
 #include <catch2/catch.hpp>
 
 #include <thread>
+#include <utility>
+
+#include <stdlib.h>
+#include <unistd.h>
 
 using namespace chat_test;
 using libchat::operation;
@@ -21,6 +25,28 @@ TEST_CASE("by default the server refuses unencrypted handshakes", "[integration]
   REQUIRE(r.error);
   CHECK(r.error->error == tcrp_error::encryption_required);
   CHECK(libchat::http_status(r.error->error) == 426);
+}
+
+TEST_CASE("allow-plaintext in a config file means what its value says", "[integration][secure][config]") {
+  for (const auto& [value, allowed] : {std::pair{"false", false}, {"no", false}, {"true", true}, {"1", true}}) {
+    INFO("allow-plaintext = " << value);
+    char path[] = "/tmp/chat-config-XXXXXX";
+    const int fd = ::mkstemp(path);
+    REQUIRE(fd >= 0);
+    const std::string text = std::string("allow-plaintext = ") + value + "\n";
+    REQUIRE(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+    ::close(fd);
+    {
+      server_process server({"--config", path}, /*encrypted_only=*/true);
+      auto r = handshake(server.tcp_port(), operation::create_room, "lobby", "alice");
+      CHECK(static_cast<bool>(r.completion) == allowed);
+      if (!allowed) {
+        REQUIRE(r.error);
+        CHECK(r.error->error == tcrp_error::encryption_required);
+      }
+    }
+    ::unlink(path);
+  }
 }
 
 TEST_CASE("operation 3 returns the key whose fingerprint the server printed", "[integration][secure]") {
