@@ -19,42 +19,31 @@ constexpr std::chrono::milliseconds linger_time{1000};
 constexpr std::chrono::milliseconds busy_deadline{1000};
 constexpr std::size_t max_drained_bytes = 64u << 10;
 
-libchat::server_exchange_config exchange_config(const server_context& ctx) {
-  libchat::server_exchange_config c;
-  c.max_payload = ctx.config.max_payload;
-  c.allow_plaintext = ctx.config.allow_plaintext;
-  c.udp_port = ctx.udp_port;
-  c.rooms_per_address = ctx.config.per_address.rooms;
-  c.tokens_per_address = ctx.config.per_address.tokens;
-  c.max_members = ctx.config.room.max_members;
-  return c;
-}
-
 bool refused(libchat::door how) { return how != libchat::door::open; }
 }  // namespace
 
-handshake_connection::handshake_connection(server_context& ctx, asio::ip::tcp::socket socket,
+handshake_connection::handshake_connection(handshake_services& services, asio::ip::tcp::socket socket,
                                            const libchat::ip_address& ip, libchat::door how)
-    : ctx_(ctx),
+    : services_(services),
       socket_(std::move(socket)),
       deadline_(socket_.get_executor()),
       door_(how),
       ip_(ip),
-      exchange_(exchange_config(ctx), ctx.key, ctx.limits, ip, how) {
-  (refused(door_) ? ctx_.busy_handshakes : ctx_.handshakes).fetch_add(1, std::memory_order_relaxed);
+      exchange_(services.settings.exchange, services.key, services.gate, ip, how) {
+  (refused(door_) ? services_.gauges.refusing : services_.gauges.serving).fetch_add(1, std::memory_order_relaxed);
   boost::system::error_code ec;
   const auto remote = socket_.remote_endpoint(ec);
   peer_ = libchat::peer_address{ip_, ec ? std::uint16_t{0} : remote.port()}.to_string();
 }
 
 handshake_connection::~handshake_connection() {
-  (refused(door_) ? ctx_.busy_handshakes : ctx_.handshakes).fetch_sub(1, std::memory_order_relaxed);
-  if (!refused(door_)) ctx_.limits.end_handshake(ip_);
+  (refused(door_) ? services_.gauges.refusing : services_.gauges.serving).fetch_sub(1, std::memory_order_relaxed);
+  if (!refused(door_)) services_.gate.end_handshake(ip_);
 }
 
 void handshake_connection::start() {
   // One deadline for the whole request, from accept: a byte every few seconds does not extend it.
-  arm_deadline(refused(door_) ? std::min(busy_deadline, ctx_.config.handshake_timeout) : ctx_.config.handshake_timeout);
+  arm_deadline(refused(door_) ? std::min(busy_deadline, services_.settings.timeout) : services_.settings.timeout);
   asio::post(socket_.get_executor(), [self = shared_from_this()] { self->execute(self->exchange_.start()); });
 }
 
@@ -92,7 +81,7 @@ void handshake_connection::read(libchat::mutable_byte_view into) {
                             if (ec) {
                               // Closed, reset, or the deadline fired: nobody is left to answer.
                               if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor)
-                                self->ctx_.log.info("handshake from {}: no complete request within the deadline",
+                                self->services_.log.info("handshake from {}: no complete request within the deadline",
                                                     self->peer_);
                               return self->fail();
                             }
@@ -109,21 +98,21 @@ void handshake_connection::write(libchat::byte_view bytes) {
 }
 
 void handshake_connection::find_room(std::string_view name) {
-  room_ = ctx_.rooms.find(name);
+  room_ = services_.rooms.find(name);
   libchat::room_lookup lookup;
   lookup.found = room_ != nullptr;
-  lookup.at_capacity = ctx_.rooms.size() >= ctx_.config.max_rooms;
+  lookup.at_capacity = services_.rooms.size() >= services_.settings.max_rooms;
   if (room_) lookup.password = room_->password();
   execute(exchange_.on_room_lookup(lookup));
 }
 
 void handshake_connection::hash_password(std::string_view password) {
-  auto job = [self = shared_from_this(), password = std::string(password), params = ctx_.config.password] {
+  auto job = [self = shared_from_this(), password = std::string(password), params = services_.settings.password] {
     std::optional<libchat::password_hash> hash;
     if (!self->gone_->load(std::memory_order_relaxed)) hash = libchat::hash_password(password, params);
     self->come_back([self, hash] { self->execute(self->exchange_.on_hashed(hash)); });
   };
-  if (!ctx_.hashes.submit(std::move(job))) execute(exchange_.on_hashed(std::nullopt));
+  if (!services_.hashes.submit(std::move(job))) execute(exchange_.on_hashed(std::nullopt));
 }
 
 void handshake_connection::verify_password(std::string_view password, const libchat::password_hash& stored) {
@@ -132,17 +121,17 @@ void handshake_connection::verify_password(std::string_view password, const libc
     if (!self->gone_->load(std::memory_order_relaxed)) right = libchat::verify_password(password, stored);
     self->come_back([self, right] { self->execute(self->exchange_.on_verified(right)); });
   };
-  if (!ctx_.hashes.submit(std::move(job))) execute(exchange_.on_verified(std::nullopt));
+  if (!services_.hashes.submit(std::move(job))) execute(exchange_.on_verified(std::nullopt));
 }
 
 void handshake_connection::create_room(const libchat::admission_request& request) {
   // The host's token is issued before anyone else can see the room, so the creator is the host.
-  auto host = std::make_shared<room_host>(ctx_, std::string(request.room), *request.password, ip_);
+  auto host = std::make_shared<room_host>(services_.new_rooms, std::string(request.room), *request.password, ip_);
   auto issued = host->admit(request.username, ip_, request.make_channel);
   boost::system::error_code inserted = issued ? boost::system::error_code{} : issued.error();
   if (issued) {
     host->publish(true);
-    inserted = ctx_.rooms.insert(host, ctx_.config.max_rooms);
+    inserted = services_.rooms.insert(host, services_.settings.max_rooms);
   }
   if (inserted) {
     host->publish(false);  // never seen by anyone: the exchange still holds the reservations
@@ -179,7 +168,7 @@ void handshake_connection::log_outcome() {
   const std::string room = "'" + std::string(exchange_.room()) + "'";
   switch (o.what) {
     case kind::created:
-      ctx_.log.info("room {} created by '{}' from {}{}{}", room, o.username, peer_,
+      services_.log.info("room {} created by '{}' from {}{}{}", room, o.username, peer_,
                     o.password ? ", password-protected" : "", o.encrypted ? ", encrypted" : ", NOT encrypted");
       return;
     case kind::refused: {
@@ -188,7 +177,7 @@ void handshake_connection::log_outcome() {
       const std::string_view detail = o.why == libchat::refusal::malformed
                                           ? libchat::errc_name(static_cast<libchat::errc>(o.request_error.value()))
                                           : libchat::refusal_name(o.why);
-      ctx_.log.info("handshake from {} for room {} rejected: {}{}{}", peer_, room, wire, detail == wire ? "" : " ",
+      services_.log.info("handshake from {} for room {} rejected: {}{}{}", peer_, room, wire, detail == wire ? "" : " ",
                     detail == wire ? "" : detail);
       return;
     }

@@ -8,7 +8,7 @@
 #pragma once
 
 #include "libchat/server_exchange.hpp"
-#include "server_context.hpp"
+#include "handshake_services.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -27,7 +27,7 @@ class handshake_connection : public std::enable_shared_from_this<handshake_conne
  public:
   /// `how`: whether the listener let the connection in, or only lets it be told server_busy or
   /// rate_limited (it is then read with a short deadline, answered, and closed).
-  handshake_connection(server_context& ctx, boost::asio::ip::tcp::socket socket, const libchat::ip_address& ip,
+  handshake_connection(handshake_services& services, boost::asio::ip::tcp::socket socket, const libchat::ip_address& ip,
                        libchat::door how);
   ~handshake_connection();
 
@@ -51,7 +51,7 @@ class handshake_connection : public std::enable_shared_from_this<handshake_conne
   void drain();
   void arm_deadline(std::chrono::milliseconds after);
 
-  server_context& ctx_;
+  handshake_services& services_;
   boost::asio::ip::tcp::socket socket_;
   boost::asio::steady_timer deadline_;
   libchat::door door_;

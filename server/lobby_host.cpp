@@ -19,16 +19,17 @@ class lobby_host::output final : public libchat::room_output {
   udp_sender& sender_;
 };
 
-lobby_host::lobby_host(server_context& ctx, const asio::ip::udp::endpoint& bind)
-    : ctx_(ctx),
-      strand_(asio::make_strand(ctx.io)),
+lobby_host::lobby_host(asio::io_context& io, counters& stats, const libchat::lobby_limits& limits,
+                       const asio::ip::udp::endpoint& bind)
+    : stats_(stats),
+      strand_(asio::make_strand(io)),
       socket_(strand_, bind.protocol()),
       timer_(strand_),
-      lobby_(ctx.config.lobby) {
+      lobby_(limits) {
   if (bind.address().is_v6()) socket_.set_option(asio::ip::v6_only(false));
   socket_.bind(bind);
   socket_.non_blocking(true);
-  sender_.emplace(socket_.native_handle(), bind.address().is_v6(), ctx.stats);
+  sender_.emplace(socket_.native_handle(), bind.address().is_v6(), stats);
 }
 
 void lobby_host::start() {
@@ -39,10 +40,10 @@ void lobby_host::receive() {
   socket_.async_receive_from(asio::buffer(buffer_), from_, [this](const boost::system::error_code& ec, std::size_t n) {
     if (ec == asio::error::operation_aborted || !socket_.is_open()) return;
     if (!ec) {
-      ctx_.stats.add(counter::lobby_received);
+      stats_.add(counter::lobby_received);
       libchat::peer_address peer{to_ip(from_.address()), from_.port()};
       output out(*sender_);
-      ctx_.stats.lobby_outcome(lobby_.on_datagram({buffer_.data(), n}, peer, std::chrono::steady_clock::now(), out));
+      stats_.lobby_outcome(lobby_.on_datagram({buffer_.data(), n}, peer, std::chrono::steady_clock::now(), out));
       after_change();
     }
     receive();

@@ -4,7 +4,7 @@
 
 #include "libchat/limits.hpp"
 #include "libchat/lobby.hpp"
-#include "server_context.hpp"
+#include "counters.hpp"
 #include "udp_sender.hpp"
 
 #include <boost/asio/ip/udp.hpp>
@@ -18,7 +18,8 @@ namespace chat_server {
 
 class lobby_host {
  public:
-  lobby_host(server_context& ctx, const boost::asio::ip::udp::endpoint& bind);
+  lobby_host(boost::asio::io_context& io, counters& stats, const libchat::lobby_limits& limits,
+             const boost::asio::ip::udp::endpoint& bind);
 
   std::uint16_t port() const { return socket_.local_endpoint().port(); }
   std::size_t member_count() const noexcept { return members_.load(std::memory_order_relaxed); }
@@ -32,7 +33,7 @@ class lobby_host {
   void receive();
   void after_change();
 
-  server_context& ctx_;
+  counters& stats_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   boost::asio::ip::udp::socket socket_;
   boost::asio::steady_timer timer_;

@@ -23,23 +23,23 @@ class room_host::output final : public libchat::room_output {
   ~output() { send_batch::local().flush(); }
 
   void send(const libchat::peer_address& to, libchat::byte_view datagram) override {
-    send_batch::local().add(*host_.ctx_.sender, to, datagram);
+    send_batch::local().add(host_.services_.sender, to, datagram);
   }
 
   void on_event(const libchat::room_event& e) override {
     using kind = libchat::room_event::kind;
-    auto& ctx = host_.ctx_;
-    auto& log = ctx.log;
+    auto& services = host_.services_;
+    auto& log = services.log;
     switch (e.what) {
       case kind::admitted:
-        ctx.members.fetch_add(1, std::memory_order_relaxed);
+        services.members.fetch_add(1, std::memory_order_relaxed);
         log.info("room '{}': token issued to '{}'", e.room, e.username);
         return;
       case kind::joined:
         // A joined member's deadline becomes now + inactivity timeout, which can be earlier than
         // its token's (a short --inactivity-timeout): the timer must be looked at again.
         host_.deadline_may_be_earlier_ = true;
-        ctx.rooms.bind_endpoint(e.endpoint, host_.shared_from_this());
+        services.rooms.bind_endpoint(e.endpoint, host_.shared_from_this());
         log.info("room '{}': '{}' joined from {}", e.room, e.username, e.endpoint.to_string());
         return;
       case kind::left:
@@ -49,9 +49,9 @@ class room_host::output final : public libchat::room_output {
       case kind::auth_failed:
       case kind::key_limit:
       case kind::evicted:
-        ctx.members.fetch_sub(1, std::memory_order_relaxed);
-        if (host_.published()) ctx.limits.release(libchat::address_resource::token, e.ip);
-        if (e.joined) ctx.rooms.unbind_endpoint(e.endpoint, &host_);
+        services.members.fetch_sub(1, std::memory_order_relaxed);
+        if (host_.published()) services.gate.release(libchat::address_resource::token, e.ip);
+        if (e.joined) services.rooms.unbind_endpoint(e.endpoint, &host_);
         if (e.what == kind::evicted) {
           log.debug("room '{}': '{}' removed with the room", e.room, e.username);
         } else {
@@ -67,11 +67,11 @@ class room_host::output final : public libchat::room_output {
       case kind::closed:
         // The name is free again at once: out of the table before anyone can read this line.
         host_.remove_from_table();
-        if (host_.published()) ctx.limits.release(libchat::address_resource::room, host_.host_ip_);
+        if (host_.published()) services.gate.release(libchat::address_resource::room, host_.host_ip_);
         log.info("room '{}' closed ({})", e.room, e.reason);
         return;
       case kind::shut_down:
-        if (host_.published()) ctx.limits.release(libchat::address_resource::room, host_.host_ip_);
+        if (host_.published()) services.gate.release(libchat::address_resource::room, host_.host_ip_);
         log.debug("room '{}' shut down", e.room);
         return;
     }
@@ -81,15 +81,15 @@ class room_host::output final : public libchat::room_output {
   room_host& host_;
 };
 
-room_host::room_host(server_context& ctx, std::string name, std::optional<libchat::password_hash> password,
+room_host::room_host(room_services& services, std::string name, std::optional<libchat::password_hash> password,
                      const libchat::ip_address& host_ip)
-    : ctx_(ctx),
+    : services_(services),
       name_(name),
       host_ip_(host_ip),
       password_(password),
-      strand_(boost::asio::make_strand(ctx.io)),
+      strand_(boost::asio::make_strand(services.io)),
       timer_(strand_),
-      room_(std::move(name), std::move(password), ctx.config.room) {}
+      room_(std::move(name), std::move(password), services.limits) {}
 
 boost::system::result<libchat::issued_token> room_host::admit(std::string_view username,
                                                               const libchat::ip_address& ip,
@@ -103,7 +103,7 @@ boost::system::result<libchat::issued_token> room_host::admit(std::string_view u
 void room_host::on_datagram(const datagram_slot& slot) {
   output out(*this);
   const auto outcome = room_.on_datagram(slot.decoded, slot.from, now(), out);
-  ctx_.stats.outcome(outcome);
+  services_.stats.outcome(outcome);
   // Most datagrams only push deadlines later; a first datagram or a close needs the timer's attention.
   if (room_.closed() || deadline_may_be_earlier_) after_change();
 }
@@ -145,7 +145,7 @@ void room_host::after_change() {
 void room_host::remove_from_table() {
   if (removed_from_table_) return;
   removed_from_table_ = true;
-  ctx_.rooms.erase(name_, this);
+  services_.rooms.erase(name_, this);
 }
 
 void room_host::on_timer() {

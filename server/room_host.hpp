@@ -5,7 +5,7 @@
 #pragma once
 
 #include "libchat/room.hpp"
-#include "server_context.hpp"
+#include "room_services.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -24,7 +24,7 @@ class room_host : public std::enable_shared_from_this<room_host> {
   using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
 
   /// `host_ip`: the creator's address, whose hosted-room count the room gives back when it ends.
-  room_host(server_context& ctx, std::string name, std::optional<libchat::password_hash> password,
+  room_host(room_services& services, std::string name, std::optional<libchat::password_hash> password,
             const libchat::ip_address& host_ip);
 
   /// The name, readable from any thread (the table's key).
@@ -53,7 +53,7 @@ class room_host : public std::enable_shared_from_this<room_host> {
   void on_timer();
   void remove_from_table();
 
-  server_context& ctx_;
+  room_services& services_;
   const std::string name_;
   const libchat::ip_address host_ip_;
   const std::optional<libchat::password_hash> password_;

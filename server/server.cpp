@@ -33,8 +33,7 @@ server::server(const server_config& config, libchat::server_key key)
       key_(std::move(key)),
       log_(make_logger(config_.log_level)),
       hashes_(config_.hash_workers, config_.hash_queue),
-      limits_(config_.per_address),
-      ctx_{io_, config_, stats_, *log_, rooms_, hashes_, limits_, key_},
+      gate_(config_.per_address),
       stop_signals_(io_, SIGINT, SIGTERM),
       stats_signal_(io_, SIGUSR1),
       stats_timer_(io_),
@@ -46,20 +45,34 @@ server::server(const server_config& config, libchat::server_key key)
   // share their port through SO_REUSEPORT) could join that server's.
   const auto where = [&](std::uint16_t port) { return config_.bind_address + ":" + std::to_string(port); };
   try {
-    listener_.emplace(ctx_, asio::ip::tcp::endpoint(address, config_.tcp_port));
+    listener_.emplace(io_, asio::ip::tcp::endpoint(address, config_.tcp_port));
   } catch (const boost::system::system_error& e) {
     throw startup_error("cannot listen on TCP " + where(config_.tcp_port) + ": " + e.code().message());
   }
   try {
-    relay_.emplace(ctx_, memory_, asio::ip::udp::endpoint(address, config_.udp_port), config_.receive_sockets);
+    relay_.emplace(io_, stats_, rooms_, memory_, asio::ip::udp::endpoint(address, config_.udp_port),
+                   config_.receive_sockets, config_.socket_buffer);
   } catch (const boost::system::system_error& e) {
     throw startup_error("cannot open UDP " + where(config_.udp_port) + ": " + e.code().message());
   }
-  ctx_.sender = &relay_->sender();
-  ctx_.udp_port = relay_->port();
+  room_services_.emplace(
+      room_services{io_, config_.room, relay_->sender(), stats_, members_, *log_, rooms_, gate_});
+  auto& exchange = handshake_settings_.exchange;
+  exchange.max_payload = config_.max_payload;
+  exchange.allow_plaintext = config_.allow_plaintext;
+  exchange.udp_port = relay_->port();
+  exchange.rooms_per_address = config_.per_address.rooms;
+  exchange.tokens_per_address = config_.per_address.tokens;
+  exchange.max_members = config_.room.max_members;
+  handshake_settings_.timeout = config_.handshake_timeout;
+  handshake_settings_.max_handshakes = config_.max_handshakes;
+  handshake_settings_.max_rooms = config_.max_rooms;
+  handshake_settings_.password = config_.password;
+  handshake_services_.emplace(handshake_services{handshake_settings_, key_, gate_, rooms_, hashes_, *room_services_,
+                                                 handshakes_, *log_});
   if (config_.lobby_port) {
     try {
-      lobby_.emplace(ctx_, asio::ip::udp::endpoint(address, *config_.lobby_port));
+      lobby_.emplace(io_, stats_, config_.lobby, asio::ip::udp::endpoint(address, *config_.lobby_port));
     } catch (const boost::system::system_error& e) {
       throw startup_error("cannot open the lobby on UDP " + where(*config_.lobby_port) + ": " + e.code().message());
     }
@@ -83,7 +96,7 @@ int server::run() {
   }
 
   relay_->start();
-  listener_->start();
+  listener_->start(*handshake_services_, stopping_);
   if (lobby_) lobby_->start();
   wait_for_signals();
   arm_stats_timer();
@@ -135,8 +148,8 @@ void server::arm_stats_timer() {
 gauges server::current_gauges() const {
   gauges g;
   g.rooms = rooms_.size();
-  g.members = ctx_.members.load(std::memory_order_relaxed);
-  g.handshakes = ctx_.handshakes.load(std::memory_order_relaxed);
+  g.members = members_.load(std::memory_order_relaxed);
+  g.handshakes = handshakes_.serving.load(std::memory_order_relaxed);
   g.hash_queue = hashes_.queued();
   g.lobby_members = lobby_ ? lobby_->member_count() : 0;
   g.handler_heap_fallbacks = relay_ ? relay_->handler_heap_fallbacks() : 0;
@@ -146,7 +159,7 @@ gauges server::current_gauges() const {
 void server::log_stats() { log_->info("stats: {}", stats_.stats_line(current_gauges())); }
 
 void server::begin_shutdown(int signal) {
-  if (ctx_.stopping.exchange(true)) return;
+  if (stopping_.exchange(true)) return;
   const auto rooms = rooms_.snapshot();
   log_->info("{} received: telling the members of {} room(s) that the server is stopping",
              signal == SIGINT ? "SIGINT" : "SIGTERM", rooms.size());

@@ -8,7 +8,8 @@
 #include "hash_pool.hpp"
 #include "lobby_host.hpp"
 #include "room_table.hpp"
-#include "server_context.hpp"
+#include "handshake_services.hpp"
+#include "room_services.hpp"
 #include "tcp_listener.hpp"
 #include "udp_relay.hpp"
 
@@ -53,8 +54,13 @@ class server {
   counters stats_;
   room_table rooms_;
   hash_pool hashes_;
-  address_gate limits_;
-  server_context ctx_;
+  address_gate gate_;
+  std::atomic<std::size_t> members_{0};
+  handshake_gauges handshakes_;
+  handshake_settings handshake_settings_;
+  std::atomic<bool> stopping_{false};
+  std::optional<room_services> room_services_;
+  std::optional<handshake_services> handshake_services_;
   std::optional<udp_relay> relay_;
   std::optional<tcp_listener> listener_;
   std::optional<lobby_host> lobby_;

@@ -19,8 +19,8 @@ std::size_t busy_cap(std::size_t max_handshakes) { return max_handshakes / 4 + 1
 constexpr std::chrono::milliseconds accept_backoff{50};
 }  // namespace
 
-tcp_listener::tcp_listener(server_context& ctx, const asio::ip::tcp::endpoint& bind)
-    : ctx_(ctx), acceptor_(asio::make_strand(ctx.io)), backoff_(acceptor_.get_executor()) {
+tcp_listener::tcp_listener(asio::io_context& io, const asio::ip::tcp::endpoint& bind)
+    : io_(io), acceptor_(asio::make_strand(io)), backoff_(acceptor_.get_executor()) {
   acceptor_.open(bind.protocol());
   if (bind.address().is_v6()) acceptor_.set_option(asio::ip::v6_only(false));
   acceptor_.set_option(asio::socket_base::reuse_address(true));
@@ -28,7 +28,11 @@ tcp_listener::tcp_listener(server_context& ctx, const asio::ip::tcp::endpoint& b
   acceptor_.listen(asio::socket_base::max_listen_connections);
 }
 
-void tcp_listener::start() { accept(); }
+void tcp_listener::start(handshake_services& services, const std::atomic<bool>& stopping) {
+  services_ = &services;
+  stopping_ = &stopping;
+  accept();
+}
 
 void tcp_listener::stop() {
   // The acceptor lives on its strand; closing it from another thread would race its handler.
@@ -40,7 +44,7 @@ void tcp_listener::stop() {
 }
 
 void tcp_listener::accept() {
-  acceptor_.async_accept(asio::make_strand(ctx_.io),
+  acceptor_.async_accept(asio::make_strand(io_),
                          [this](const boost::system::error_code& ec, asio::ip::tcp::socket socket) {
                            on_accept(ec, std::move(socket));
                          });
@@ -52,34 +56,34 @@ void tcp_listener::on_accept(const boost::system::error_code& ec, asio::ip::tcp:
     if (ec == asio::error::no_descriptors || ec.value() == ENFILE || ec == asio::error::no_buffer_space ||
         ec == asio::error::no_memory) {
       // Out of file descriptors: pause instead of spinning on the same error.
-      ctx_.log.warn("accept failed: {}; pausing {} ms", ec.message(), accept_backoff.count());
+      services_->log.warn("accept failed: {}; pausing {} ms", ec.message(), accept_backoff.count());
       backoff_.expires_after(accept_backoff);
       backoff_.async_wait([this](const boost::system::error_code& e) {
         if (!e) accept();
       });
       return;
     }
-    ctx_.log.debug("accept failed: {}", ec.message());  // e.g. the client reset before we took it
+    services_->log.debug("accept failed: {}", ec.message());  // e.g. the client reset before we took it
     return accept();
   }
-  if (ctx_.stopping.load(std::memory_order_relaxed)) return;
+  if (stopping_->load(std::memory_order_relaxed)) return;
   boost::system::error_code ec_remote;
   const auto remote = socket.remote_endpoint(ec_remote);
   if (ec_remote) return accept();  // already gone
   const libchat::ip_address ip = to_ip(remote.address());
 
   libchat::door how = libchat::door::open;
-  if (ctx_.handshakes.load(std::memory_order_relaxed) >= ctx_.config.max_handshakes) {
+  if (services_->gauges.serving.load(std::memory_order_relaxed) >= services_->settings.max_handshakes) {
     how = libchat::door::server_busy;
-  } else if (ctx_.limits.begin_handshake(ip) != libchat::address_limits::verdict::ok) {
+  } else if (services_->gate.begin_handshake(ip) != libchat::address_limits::verdict::ok) {
     how = libchat::door::rate_limited;
   }
   if (how != libchat::door::open &&
-      ctx_.busy_handshakes.load(std::memory_order_relaxed) >= busy_cap(ctx_.config.max_handshakes)) {
+      services_->gauges.refusing.load(std::memory_order_relaxed) >= busy_cap(services_->settings.max_handshakes)) {
     boost::system::error_code ignored;
     socket.close(ignored);  // far over the limits: not even a reply
   } else {
-    std::make_shared<handshake_connection>(ctx_, std::move(socket), ip, how)->start();
+    std::make_shared<handshake_connection>(*services_, std::move(socket), ip, how)->start();
   }
   accept();
 }

@@ -3,7 +3,7 @@
 // is closed at once. Survives EMFILE/ENFILE by pausing instead of spinning.
 #pragma once
 
-#include "server_context.hpp"
+#include "handshake_services.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -12,17 +12,21 @@ namespace chat_server {
 
 class tcp_listener {
  public:
-  tcp_listener(server_context& ctx, const boost::asio::ip::tcp::endpoint& bind);
+  /// Binds and listens (throws on failure); accepts nothing until start().
+  tcp_listener(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& bind);
 
   std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
-  void start();
+  /// Accepts until stop(); `stopping` set means the server is shutting down (new ones are closed).
+  void start(handshake_services& services, const std::atomic<bool>& stopping);
   void stop();
 
  private:
   void accept();
   void on_accept(const boost::system::error_code& ec, boost::asio::ip::tcp::socket socket);
 
-  server_context& ctx_;
+  boost::asio::io_context& io_;
+  handshake_services* services_ = nullptr;  // set by start()
+  const std::atomic<bool>* stopping_ = nullptr;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer backoff_;
 };

@@ -25,21 +25,22 @@ namespace {
 constexpr int batches_per_wakeup = 8;
 }  // namespace
 
-udp_relay::udp_relay(server_context& ctx, relay_memory& memory, const asio::ip::udp::endpoint& bind, unsigned sockets)
-    : ctx_(ctx), ipv6_(bind.address().is_v6()), memory_(memory) {
+udp_relay::udp_relay(asio::io_context& io, counters& stats, room_table& rooms, relay_memory& memory,
+                     const asio::ip::udp::endpoint& bind, unsigned sockets, std::size_t socket_buffer)
+    : stats_(stats), rooms_(rooms), socket_buffer_(socket_buffer), ipv6_(bind.address().is_v6()), memory_(memory) {
   asio::ip::udp::endpoint where = bind;
   for (unsigned i = 0; i < std::max(1u, sockets); ++i) {
-    sockets_.push_back(std::make_unique<socket_type>(ctx.io, bind.protocol()));
+    sockets_.push_back(std::make_unique<socket_type>(io, bind.protocol()));
     open(*sockets_.back(), where, sockets > 1);
     where.port(sockets_.front()->local_endpoint().port());  // port 0: the others join the chosen one
   }
-  sender_.emplace(sockets_.front()->native_handle(), ipv6_, ctx.stats);
+  sender_.emplace(sockets_.front()->native_handle(), ipv6_, stats);
   kernel_drops_seen_.assign(sockets_.size(), 0);
 }
 
 void udp_relay::open(socket_type& socket, const asio::ip::udp::endpoint& bind, bool shared) {
   if (ipv6_) socket.set_option(asio::ip::v6_only(false));
-  const int buffer = static_cast<int>(std::min<std::size_t>(ctx_.config.socket_buffer, 1u << 30));
+  const int buffer = static_cast<int>(std::min<std::size_t>(socket_buffer_, 1u << 30));
   socket.set_option(asio::socket_base::receive_buffer_size(buffer));
   socket.set_option(asio::socket_base::send_buffer_size(buffer));
   const int on = 1;
@@ -111,8 +112,8 @@ std::size_t udp_relay::receive_batch(socket_type& socket, bool& reports) {
     std::array<std::uint8_t, 1> sink{};
     const ssize_t n = ::recv(socket.native_handle(), sink.data(), sink.size(), MSG_DONTWAIT | MSG_TRUNC);
     if (n < 0) return 0;
-    ctx_.stats.add(counter::received);
-    ctx_.stats.drop(libchat::errc::overloaded);
+    stats_.add(counter::received);
+    stats_.drop(libchat::errc::overloaded);
     return 1;
   }
 
@@ -126,11 +127,11 @@ std::size_t udp_relay::receive_batch(socket_type& socket, bool& reports) {
   if (received > 0) count_kernel_drops(socket, messages[received - 1].msg_hdr);
   for (std::size_t i = 0; i < received; ++i) {
     datagram_slot* slot = slots[i];
-    ctx_.stats.add(counter::received);
+    stats_.add(counter::received);
     const bool truncated = (messages[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
     slot->size = truncated ? slot->bytes.size() + 1 : messages[i].msg_len;
     if (!to_peer(addresses[i], slot->from)) {
-      ctx_.stats.drop(libchat::errc::malformed);
+      stats_.drop(libchat::errc::malformed);
       memory_.slots.release(slot);
       continue;
     }
@@ -150,7 +151,7 @@ void udp_relay::count_kernel_drops(socket_type& socket, const msghdr& message) {
     const std::size_t index = socket_index(socket);
     const std::uint32_t delta = total - kernel_drops_seen_[index];  // wraps as the kernel's count does
     kernel_drops_seen_[index] = total;
-    if (delta) ctx_.stats.add(counter::kernel_drops, delta);
+    if (delta) stats_.add(counter::kernel_drops, delta);
   }
 }
 
@@ -162,18 +163,18 @@ std::size_t udp_relay::socket_index(const socket_type& socket) const noexcept {
 
 void udp_relay::route(datagram_slot* slot) {
   if (slot->size > libchat::max_client_datagram) {
-    ctx_.stats.drop(libchat::errc::oversize);
+    stats_.drop(libchat::errc::oversize);
     return memory_.slots.release(slot);
   }
   auto decoded = libchat::decode_client_datagram({slot->bytes.data(), slot->size});
   if (!decoded) {
-    ctx_.stats.drop(static_cast<libchat::errc>(decoded.error().value()));
+    stats_.drop(static_cast<libchat::errc>(decoded.error().value()));
     return memory_.slots.release(slot);
   }
   slot->decoded = *decoded;
-  std::shared_ptr<room_host> host = ctx_.rooms.find(slot->decoded.room);
+  std::shared_ptr<room_host> host = rooms_.find(slot->decoded.room);
   if (!host) {
-    ctx_.stats.drop(libchat::errc::unknown_room);
+    stats_.drop(libchat::errc::unknown_room);
     return memory_.slots.release(slot);
   }
   room_host* target = host.get();
@@ -216,8 +217,8 @@ void udp_relay::read_error_queue(socket_type& socket) {
     }
     libchat::peer_address endpoint;
     if (!unreachable || !to_peer(address, endpoint)) continue;
-    ctx_.stats.add(counter::icmp_errors);
-    if (auto host = ctx_.rooms.find_endpoint(endpoint)) {
+    stats_.add(counter::icmp_errors);
+    if (auto host = rooms_.find_endpoint(endpoint)) {
       room_host* target = host.get();
       asio::post(target->strand(), [host = std::move(host), endpoint] { host->on_unreachable(endpoint); });
     }

@@ -9,9 +9,10 @@
 #include "datagram_slot.hpp"
 #include "fixed_pool.hpp"
 #include "handler_memory.hpp"
-#include "server_context.hpp"
+#include "counters.hpp"
 #include "udp_sender.hpp"
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 
 #include <memory>
@@ -19,6 +20,8 @@
 #include <vector>
 
 namespace chat_server {
+
+class room_table;
 
 /// The relay's preallocated memory. It must outlive the io_context, because destroying an
 /// io_context destroys pending handlers, which return their memory here.
@@ -35,8 +38,9 @@ struct relay_memory {
 class udp_relay {
  public:
   /// Opens `sockets` sockets on the endpoint (at least one).
-  udp_relay(server_context& ctx, relay_memory& memory, const boost::asio::ip::udp::endpoint& bind,
-            unsigned sockets);
+  /// `socket_buffer`: the SO_RCVBUF/SO_SNDBUF to ask for.
+  udp_relay(boost::asio::io_context& io, counters& stats, room_table& rooms, relay_memory& memory,
+            const boost::asio::ip::udp::endpoint& bind, unsigned sockets, std::size_t socket_buffer);
 
   std::uint16_t port() const { return sockets_.front()->local_endpoint().port(); }
   udp_sender& sender() noexcept { return *sender_; }
@@ -58,7 +62,9 @@ class udp_relay {
   void route(datagram_slot* slot);
   void read_error_queue(socket_type& socket);
 
-  server_context& ctx_;
+  counters& stats_;
+  room_table& rooms_;
+  std::size_t socket_buffer_;
   std::vector<std::unique_ptr<socket_type>> sockets_;
   bool ipv6_;
   std::optional<udp_sender> sender_;

@@ -1,0 +1,48 @@
+// What a handshake connection (and the listener that makes them) needs from the rest of the
+// server: the exchange's settings and the server's key, the per-address gate, the room table,
+// the password workers, what a created room needs, the handshake gauges and the log.
+#pragma once
+
+#include "libchat/password.hpp"
+#include "libchat/secure_handshake.hpp"
+#include "libchat/server_exchange.hpp"
+
+#include <spdlog/logger.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+
+namespace chat_server {
+
+class address_gate;
+class hash_pool;
+class room_table;
+struct room_services;
+
+struct handshake_settings {
+  libchat::server_exchange_config exchange;
+  std::chrono::milliseconds timeout{5000};  ///< for the whole request, from accept
+  std::size_t max_handshakes = 256;         ///< in progress at once; past it, server_busy
+  std::size_t max_rooms = 10'000;
+  libchat::password_params password;
+};
+
+/// Connections being served, and connections only being told server_busy or rate_limited.
+struct handshake_gauges {
+  std::atomic<std::size_t> serving{0};
+  std::atomic<std::size_t> refusing{0};
+};
+
+struct handshake_services {
+  const handshake_settings& settings;
+  const libchat::server_key& key;
+  address_gate& gate;
+  room_table& rooms;
+  hash_pool& hashes;
+  room_services& new_rooms;
+  handshake_gauges& gauges;
+  spdlog::logger& log;
+};
+
+}  // namespace chat_server
