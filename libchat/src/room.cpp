@@ -162,11 +162,13 @@ datagram_outcome room::handle_message(std::size_t index, byte_view message, cons
       send_notice(m, pong_json, out);
       return {datagram_outcome::kind::keepalive};
     case message_kind::control: {
-      if (!m.chat.take(now)) return drop_rate_limited(m, now, out);
+      // Not charged to the chat budget, which bounds what a member makes the room send to the
+      // others: the only control message, leave, sends each of them one notice and happens once
+      // per member; an invalid one sends nothing and changes nothing. A leave refused for the
+      // rate would leave the room open until the host's inactivity timeout.
       const auto control = parse_control(message);
       if (!control) return datagram_outcome::drop(errc::bad_control);
-      // The only control message is leave. A token that leaves before its first datagram never
-      // joined, so nobody is told.
+      // A token that leaves before its first datagram never joined, so nobody is told.
       remove(index, removal::left, out);
       return {datagram_outcome::kind::control};
     }

@@ -912,3 +912,134 @@ TEST_CASE("attack: forged ICMP unreachable reports", "[integration][attack]") {
   CHECK(heard + delta(after, before, "send_error") == delta(after, before, "relayed"));
   CHECK(delta(after, before, "send_error") == 0);
 }
+
+// 14. A leave past the chat budget (issue 10, item 1). The leave used to be charged to the chat
+// token bucket: a host who pasted more lines than --chat-burst and quit at once, or any member
+// sending faster than --chat-rate for a moment, had its leave dropped as rate_limited. The room
+// then stayed open until the host's inactivity timeout (60 s), nobody was told room_closed, and
+// the name could not be created again. A leave happens once per member; it is never rate-limited.
+TEST_CASE("attack: a leave past the chat rate always closes the room", "[integration][attack]") {
+  server_process server({"--chat-rate", "10", "--chat-burst", "30"});  // the defaults, said out loud
+  constexpr auto closed_within = std::chrono::milliseconds(1500);
+  const auto is_room_closed = [](const std::pair<std::string, std::string>& got) {
+    return got.first.empty() && got.second.find(R"("event":"room_closed")") != std::string::npos;
+  };
+
+  // (a) Paste 40 lines, then quit at once: plaintext, then encrypted (as chat-client does).
+  struct paste_outcome {
+    bool told = false;
+    double told_ms = -1;
+    std::size_t lines = 0;
+    bool recreated = false;
+  };
+  const auto wait_closed = [&](auto receive, paste_outcome& o, clock_type::time_point left_at) {
+    const auto until = left_at + closed_within;
+    while (!o.told && clock_type::now() < until) {
+      auto got = receive(std::chrono::duration_cast<std::chrono::milliseconds>(until - clock_type::now()) +
+                         std::chrono::milliseconds(1));
+      if (!got) break;
+      if (is_room_closed(*got)) {
+        o.told = true;
+        o.told_ms = ms_since(left_at);
+      } else if (!got->first.empty()) {
+        ++o.lines;
+      }
+    }
+  };
+  auto before = server.settled_stats();
+  paste_outcome plain;
+  {
+    auto host = join_member(server.tcp_port(), server.udp_port(), operation::create_room, "paste", "host");
+    auto guest = join_member(server.tcp_port(), server.udp_port(), operation::join_room, "paste", "guest");
+    REQUIRE(host.udp->receive_message());  // joined
+    for (int i = 0; i < 40; ++i) host.say("pasted line " + std::to_string(i));
+    host.say(leave_message);
+    wait_closed([&](std::chrono::milliseconds t) { return guest.udp->receive_message(t); }, plain, clock_type::now());
+    plain.recreated = try_join(server.tcp_port(), server.udp_port(), operation::create_room, "paste", "next").joined.has_value();
+  }
+  paste_outcome sealed;
+  {
+    auto host = join_secure(server.tcp_port(), server.udp_port(), operation::create_room, "sealed-paste", "host");
+    auto guest = join_secure(server.tcp_port(), server.udp_port(), operation::join_room, "sealed-paste", "guest");
+    REQUIRE(host.member);
+    REQUIRE(guest.member);
+    REQUIRE(host.member->receive_message());  // joined
+    for (int i = 0; i < 40; ++i) host.member->say("pasted line " + std::to_string(i));
+    host.member->say(leave_message);
+    wait_closed([&](std::chrono::milliseconds t) { return guest.member->receive_message(t); }, sealed,
+                clock_type::now());
+    sealed.recreated =
+        join_secure(server.tcp_port(), server.udp_port(), operation::create_room, "sealed-paste", "next").member.has_value();
+  }
+  auto after_paste = server.settled_stats();
+
+  // (b) The host-leave race at 100 msg/s: in 12 rooms at once, host and guest each send 100
+  // messages in 1 s (ten times --chat-rate), then the host leaves.
+  constexpr int rooms = 12, per_second = 100;
+  std::atomic<int> closed_rooms{0}, failures{0};
+  std::vector<double> told_ms(rooms, -1);
+  std::mutex failure_mutex;
+  std::string first_failure;
+  std::vector<std::thread> racers;
+  for (int r = 0; r < rooms; ++r) {
+    racers.emplace_back([&, r] {
+      try {
+        const std::string name = "race" + std::to_string(r);
+        auto host = join_member(server.tcp_port(), server.udp_port(), operation::create_room, name, "host");
+        auto guest = join_member(server.tcp_port(), server.udp_port(), operation::join_room, name, "guest");
+        const auto start = clock_type::now();
+        for (int i = 0; i < per_second; ++i) {
+          std::this_thread::sleep_until(start + std::chrono::milliseconds(1000 / per_second) * i);
+          host.say("h" + std::to_string(i));
+          guest.say("g" + std::to_string(i));
+        }
+        host.say(leave_message);
+        const auto left_at = clock_type::now();
+        const auto until = left_at + closed_within;
+        while (clock_type::now() < until) {
+          auto got = guest.udp->receive_message(std::chrono::duration_cast<std::chrono::milliseconds>(until - clock_type::now()) +
+                                                std::chrono::milliseconds(1));
+          if (!got) break;
+          if (is_room_closed(*got)) {
+            told_ms[static_cast<std::size_t>(r)] = ms_since(left_at);
+            ++closed_rooms;
+            break;
+          }
+        }
+      } catch (const std::exception& e) {
+        ++failures;
+        std::lock_guard lock(failure_mutex);
+        if (first_failure.empty()) first_failure = e.what();
+      }
+    });
+  }
+  for (auto& t : racers) t.join();
+  auto after = wait_gauge(server, "rooms", 2);  // "paste" and "sealed-paste", re-created in (a)
+  const double slowest = *std::max_element(told_ms.begin(), told_ms.end());
+  report(
+      "attack: leave past the chat rate (--chat-rate 10 --chat-burst 30): (a) 40 pasted lines then leave: plaintext "
+      "guest got %zu lines and room_closed %s (%.1f ms after the leave), name re-created: %s; encrypted: %zu lines, "
+      "room_closed %s (%.1f ms), re-created: %s; %llu rate_limited, %llu control; (b) %d rooms, host and guest at "
+      "%d msg/s each for 1 s, then the host leaves: %d/%d rooms closed within %lld ms (slowest %.1f ms), %llu "
+      "rate_limited; rooms open after: %llu (the 2 re-created in (a))",
+      plain.lines, plain.told ? "yes" : "NO", plain.told_ms, plain.recreated ? "yes" : "NO", sealed.lines,
+      sealed.told ? "yes" : "NO", sealed.told_ms, sealed.recreated ? "yes" : "NO",
+      static_cast<unsigned long long>(delta(after_paste, before, "rate_limited")),
+      static_cast<unsigned long long>(delta(after_paste, before, "control")), rooms, per_second, closed_rooms.load(),
+      rooms, static_cast<long long>(closed_within.count()), slowest,
+      static_cast<unsigned long long>(delta(after, after_paste, "rate_limited")),
+      static_cast<unsigned long long>(after["rooms"]));
+  INFO(first_failure);
+  CHECK(failures.load() == 0);
+  CHECK(plain.told);
+  CHECK(plain.lines == 30);  // the burst; the 10 over it were dropped, and the leave was not
+  CHECK(plain.recreated);
+  CHECK(sealed.told);
+  CHECK(sealed.lines == 30);
+  CHECK(sealed.recreated);
+  CHECK(delta(after_paste, before, "rate_limited") == 20);
+  CHECK(closed_rooms.load() == rooms);
+  CHECK(after["rooms"] == 2);
+  CHECK(balanced(after));
+}
+

@@ -145,3 +145,18 @@ TEST_CASE("secure room: too many datagrams that fail to authenticate remove the 
   REQUIRE_FALSE(s.out.events.empty());
   CHECK(s.out.events.back().what == room_event::kind::auth_failed);
 }
+
+TEST_CASE("secure room: a sealed leave goes through past the chat budget", "[room][secure][rate]") {
+  secure_room s;
+  REQUIRE(s.admit("alice", addr(1, 1000)).has_value());
+  REQUIRE(s.admit("bob", addr(2, 2000)).has_value());
+  s.send("alice", "");
+  s.send("bob", "");
+  int refused = 0;
+  for (int i = 0; i < 40; ++i) refused += s.send("alice", "pasted " + std::to_string(i)).reason == errc::rate_limited;
+  CHECK(refused == 10);  // the default budget: 30 at once
+  s.out.clear();
+  CHECK(s.send("alice", encode_control(control_type::leave)).what == datagram_outcome::kind::control);
+  CHECK(s.r.closed());
+  CHECK(s.read("bob") == std::vector<std::string>{R"(:{"event":"room_closed","reason":"host_left"})"});
+}

@@ -31,7 +31,7 @@ struct room_limits {
   unsigned unreachable_limit = 3;                           ///< consecutive ICMP errors that remove a member ...
   std::chrono::milliseconds unreachable_grace{20'000};      ///< ... once they span this long
   std::uint64_t max_auth_failures = 1000;                   ///< sealed datagrams from the member's address that fail to open
-  rate_limit chat{10, 30};   ///< chat and control messages per member (relays out = this × (members − 1))
+  rate_limit chat{10, 30};   ///< chat messages per member (relays out = this × (members − 1)); never a leave
   rate_limit joins{1, 10};   ///< tokens issued per room, so that join/leave notices stay bounded
 };
 
