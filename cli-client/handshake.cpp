@@ -102,10 +102,11 @@ class exchange {
     std::unique_ptr<libchat::client_handshake> secure;
     if (request_.server_key)
       secure = std::make_unique<libchat::client_handshake>(*request_.server_key, op, request_.room);
-    const std::string payload =
+    const boost::system::result<std::string> payload =
         secure ? secure->seal_request(request_.payload) : libchat::encode_room_request(request_.payload);
+    if (!payload) co_return bad_reply("unusable key: " + payload.error().message());
     const std::vector<std::uint8_t> frame =
-        libchat::encode_frame(op, libchat::frame_state::request, request_.room, payload);
+        libchat::encode_frame(op, libchat::frame_state::request, request_.room, *payload);
     asio::awaitable<std::optional<handshake_error>> sending = send(frame, "the request");
     if (auto failure = co_await std::move(sending)) co_return *failure;
 

@@ -51,6 +51,7 @@ class category final : public boost::system::error_category {
       case errc::auth_failed: return "a datagram that does not authenticate";
       case errc::key_limit: return "the session key reached its limit";
       case errc::rate_limited: return "over a rate limit";
+      case errc::weak_key: return "the key is a small-order X25519 point, which no key agreement can use";
     }
     return "unknown libchat error";
   }
@@ -124,6 +125,7 @@ std::string_view errc_name(errc e) noexcept {
     case errc::auth_failed: return "auth_failed";
     case errc::key_limit: return "key_limit";
     case errc::rate_limited: return "rate_limited";
+    case errc::weak_key: return "weak_key";
   }
   return "unknown";
 }

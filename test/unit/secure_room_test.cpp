@@ -33,7 +33,7 @@ struct secure_room {
   boost::system::result<issued_token> admit(const std::string& name, peer_address at) {
     client_handshake c(key.public_half(), 2, "vault");
     auto s = std::make_shared<server_handshake>(key, 2, "vault");
-    REQUIRE(s->open_request(c.seal_request({name, std::nullopt})).has_value());
+    REQUIRE(s->open_request(c.seal_request({name, std::nullopt}).value()).has_value());
     REQUIRE(c.open_response(s->seal_response(encode_accepted({"ok"}))).has_value());
     auto issued = r.admit(name, at.ip, clock.now, out, [s](std::uint64_t id) { return s->channel(id); });
     if (!issued) return issued;

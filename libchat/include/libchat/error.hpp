@@ -58,6 +58,7 @@ enum class errc : std::uint8_t {
   auth_failed,          ///< a sealed datagram whose tag does not verify
   key_limit,            ///< a session key sealed as many datagrams as it may
   rate_limited,         ///< over a rate limit (chat messages per member, joins per room, handshakes per address)
+  weak_key,             ///< a peer's X25519 public key is a small-order point: no secret can be agreed with it
 };
 
 const boost::system::error_category& libchat_category() noexcept;
