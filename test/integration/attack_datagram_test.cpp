@@ -1,6 +1,6 @@
 // Attacks on the chat port over real sockets against the real server: guessed tokens, forged
 // source addresses, floods, churn, garbage, the host-leaves race, SIGKILL/SIGTERM, loss and
-// reordering, forged ICMP. Each test is bounded in time, stops by itself, prints one line
+// reordering, forged ICMP, a leave past the chat rate, forged sealed datagrams. Each test is bounded in time, stops by itself, prints one line
 // "attack: ..." with what it measured (for docs/security.md), and checks the documented outcome
 // (../shared/threat-model.md §4; docs/protocol.md §3.6, §7.1, §10, §11, §12.4).
 #include "attack_support.hpp"
