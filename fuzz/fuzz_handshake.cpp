@@ -5,7 +5,9 @@
 //     errors only when the payload was sealed to this server's key (which the fuzzer cannot do
 //     by chance: a success or a JSON error here means a forged or malleable ciphertext);
 //   - client: open_response accepts an unsealed payload only as an error (never a 202), and
-//     nothing sealed can verify; open_completion (after a genuine response) never verifies.
+//     nothing sealed can verify; open_completion (after a genuine response) never verifies;
+//   - key reply (operation 3): parse_server_key_response fails with a defined error, and a key it
+//     accepts is one a request can be sealed to (never a small-order point).
 #include "common.hpp"
 
 #include "libchat/handshake.hpp"
@@ -35,7 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   const std::string_view payload(reinterpret_cast<const char*>(data + 1), size - 1);
   const auto& key = fixed_key();
-  switch (data[0] % 3) {
+  switch (data[0] % 4) {
     case 0: {
       libchat::server_handshake server(key, 1, "lobby");
       const auto request = server.open_request(payload);
@@ -45,7 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     case 1: {
       libchat::client_handshake client(key.public_half(), 1, "lobby");
-      (void)client.seal_request({"alice", std::nullopt});
+      (void)client.seal_request({"alice", std::nullopt}).value();
       const auto response = client.open_response(payload);
       if (response) {
         FUZZ_CHECK(std::holds_alternative<libchat::error_response>(*response),
@@ -59,12 +61,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       // A genuine first round, then a made-up completion.
       libchat::client_handshake client(key.public_half(), 2, "lobby");
       libchat::server_handshake server(key, 2, "lobby");
-      FUZZ_CHECK(server.open_request(client.seal_request({"bob", std::nullopt})).has_value(), "genuine request");
+      FUZZ_CHECK(server.open_request(client.seal_request({"bob", std::nullopt}).value()).has_value(), "genuine request");
       FUZZ_CHECK(client.open_response(server.seal_response(libchat::encode_accepted({"ok"}))).has_value(),
                  "genuine response");
       const auto completion = client.open_completion(payload);
       FUZZ_CHECK(!completion && fuzz::is_one_of(completion.error(), {errc::bad_handshake}),
                  "a made-up completion verified: " + fuzz::hex(payload));
+      break;
+    }
+    case 3: {
+      const auto parsed = libchat::parse_server_key_response(payload);
+      if (!parsed) {
+        FUZZ_CHECK(fuzz::is_one_of(parsed.error(), {errc::invalid_json, errc::not_an_object, errc::duplicate_key,
+                                                     errc::missing_field, errc::wrong_field_type, errc::weak_key}),
+                   fuzz::ec_text(parsed.error()));
+        break;
+      }
+      libchat::client_handshake client(*parsed, 1, "lobby");
+      FUZZ_CHECK(client.seal_request({"alice", std::nullopt}).has_value(),
+                 "a key the key reply parser accepted cannot be sealed to: " + fuzz::hex(payload));
       break;
     }
   }

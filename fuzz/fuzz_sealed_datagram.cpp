@@ -28,7 +28,7 @@ session& fixed_session() {
     static const auto key = *libchat::server_key::from_private(raw);
     libchat::client_handshake c(key.public_half(), 1, "lobby");
     libchat::server_handshake srv(key, 1, "lobby");
-    (void)srv.open_request(c.seal_request({"alice", std::nullopt}));
+    (void)srv.open_request(c.seal_request({"alice", std::nullopt}).value());
     (void)c.open_response(srv.seal_response(libchat::encode_accepted({"ok"})));
     (void)c.open_completion(srv.seal_completion(libchat::encode_completion({true, "t", 9000, true, 1})));
     return session{c.channel(1), srv.channel(1)};

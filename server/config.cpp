@@ -134,10 +134,7 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
       // (a switch is set by the key's mere presence, whatever follows it).
       ("allow-plaintext", po::value<bool>()->default_value(false, "false")->implicit_value(true, "true"),
        "Also accept unencrypted handshakes and rooms (older clients, trusted networks only: anyone on "
-       "the path can then read messages, passwords and tokens). Off by default.")
-      ("max-auth-failures", po::value<std::uint64_t>()->default_value(c.room.max_auth_failures),
-       "Sealed datagrams from a member's own address that may fail to authenticate before the member "
-       "is removed.");
+       "the path can then read messages, passwords and tokens). Off by default.");
 
   po::options_description passwords("Passwords");
   passwords.add_options()
@@ -243,7 +240,6 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
   c.log_level = vm["log-level"].as<std::string>();
   c.key_file = vm.count("key-file") ? vm["key-file"].as<std::string>() : default_key_file();
   c.allow_plaintext = vm["allow-plaintext"].as<bool>();
-  c.room.max_auth_failures = vm["max-auth-failures"].as<std::uint64_t>();
   return {c, 0};
 }
 

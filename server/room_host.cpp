@@ -46,7 +46,6 @@ class room_host::output final : public libchat::room_output {
       case kind::timed_out:
       case kind::unreachable:
       case kind::token_expired:
-      case kind::auth_failed:
       case kind::key_limit:
       case kind::evicted:
         services.members.fetch_sub(1, std::memory_order_relaxed);
@@ -59,7 +58,6 @@ class room_host::output final : public libchat::room_output {
                    e.what == kind::left          ? "left"
                    : e.what == kind::timed_out   ? "timed out"
                    : e.what == kind::unreachable ? "removed: address unreachable"
-                   : e.what == kind::auth_failed ? "removed: too many datagrams that failed to authenticate"
                    : e.what == kind::key_limit   ? "removed: session key used up, must join again"
                                                  : "never joined: token expired");
         }

@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import * as dgram from 'node:dgram';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -16,6 +16,7 @@ import {
   encryptedCrypto,
   FrameReader,
   HandshakeError,
+  isSmallOrderKey,
   keyFingerprint,
   MAX_DATAGRAMS_PER_KEY,
   normaliseFingerprint,
@@ -38,6 +39,23 @@ import { Recorder } from './helpers/session';
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const notice = (json: string): Uint8Array => encodeServerDatagram('', enc(json));
 const SESSION_ID = new Uint8Array([0, 0, 0, 0, 0, 0, 0, 7]);
+
+// The X25519 public keys of small order, as libchat's unit tests list them (test/unit/secure_test.cpp):
+// u = 0, 1, p − 1, the two points of order 8, p and p + 1; each also with bit 255 set.
+const SMALL_ORDER_KEYS: Uint8Array[] = [
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
+  '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
+  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+].flatMap((hex) => {
+  const key = new Uint8Array(Buffer.from(hex, 'hex'));
+  const top = Uint8Array.from(key);
+  top[31]! |= 0x80;
+  return [key, top];
+});
 
 /** A pair of keys as a handshake would give them, and the two ends that use them. */
 function keyPair() {
@@ -222,6 +240,16 @@ describe('fingerprints and the operation-3 answer', () => {
     const padded = JSON.stringify({ status: 200, key: Buffer.from(key).toString('base64') , fingerprint: keyFingerprint(key) });
     assert.throws(() => decodeServerKeyReply(frame(padded), 'x'), ProtocolError);
   });
+
+  test('a small-order key is refused where the key answer is read, every one of them', () => {
+    const frame = (payload: string) => new FrameReader().push(encodeFrame(3, 1, '', payload))!.frame;
+    assert.equal(SMALL_ORDER_KEYS.length, 14);
+    for (const key of SMALL_ORDER_KEYS) {
+      assert.ok(isSmallOrderKey(key), Buffer.from(key).toString('hex'));
+      assert.throws(() => decodeServerKeyReply(frame(serverKeyResponse(key)), 'x'), (e: unknown) => e instanceof ProtocolError && /small-order/.test(e.message));
+    }
+    for (let i = 0; i < 20; i++) assert.equal(isSmallOrderKey(x25519KeyPair().publicKey), false);
+  });
 });
 
 describe('the known-servers store', () => {
@@ -392,6 +420,27 @@ describe('handshake against misbehaving encrypted servers', () => {
     const refuse: TrustServerKey = () => Promise.reject(new HandshakeError('server_key_mismatch', 'not the pinned key'));
     await assert.rejects(connect(fake.port, refuse), code('server_key_mismatch'));
     assert.deepEqual([fake.seen.keyRequests, fake.seen.roomRequests], [1, 0]);
+  });
+
+  test('a small-order server key: refused before it is pinned, and nothing is sealed or sent to it', async () => {
+    for (const key of [SMALL_ORDER_KEYS[0]!, SMALL_ORDER_KEYS[6]!]) {
+      const fake = await fakeServer({ keyAnswer: () => serverKeyResponse(key) });
+      const file = path.join(temporaryDir(), 'known_servers');
+      const store = new KnownServers(file);
+      let asked = 0;
+      const trust: TrustServerKey = (server, presented) => {
+        asked++;
+        return store.check(server, presented);
+      };
+      await assert.rejects(connect(fake.port, trust), (e: unknown) => {
+        assert.ok(e instanceof HandshakeError && e.code === 'malformed_reply');
+        assert.match(e.message, /small-order X25519 point/);
+        return true;
+      });
+      assert.equal(asked, 0);
+      assert.equal(existsSync(file), false, 'nothing pinned');
+      assert.deepEqual([fake.seen.keyRequests, fake.seen.roomRequests], [1, 0]);
+    }
   });
 
   test('operation 3: a fingerprint that does not match the key is malformed; bad_request means an older server', async () => {

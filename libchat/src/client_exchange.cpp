@@ -38,8 +38,12 @@ client_action client_exchange::start() {
     if (!config_.ephemeral_private.empty()) fixed = byte_view(config_.ephemeral_private);
     if (config_.server_key)
       secure_ = std::make_unique<client_handshake>(*config_.server_key, op, config_.room, fixed);
-    const std::string payload = secure_ ? secure_->seal_request(config_.request) : encode_room_request(config_.request);
-    request_ = encode_frame(op, frame_state::request, config_.room, payload);
+    boost::system::result<std::string> payload = encode_room_request(config_.request);
+    if (secure_) payload = secure_->seal_request(config_.request);
+    // A small-order server key agrees no secret: nothing is sent to it.
+    if (!payload) return fail(exchange_failure::kind::bad_handshake, "the server key of " + config_.server_name +
+                                                                      " is unusable: " + payload.error().message());
+    request_ = encode_frame(op, frame_state::request, config_.room, *payload);
   }
   return {.what = client_action::kind::write, .bytes = request_};
 }

@@ -32,7 +32,6 @@ std::string_view room::reason_name(removal why) noexcept {
     case removal::left: return "leave";
     case removal::timed_out: return "timeout";
     case removal::unreachable: return "unreachable";
-    case removal::auth_failed: return "auth_failed";
     case removal::key_limit: return "key_limit";
     case removal::token_expired: break;
   }
@@ -44,7 +43,6 @@ std::string_view room::host_reason_name(removal why) noexcept {
     case removal::left: return "host_left";
     case removal::timed_out: return "host_timeout";
     case removal::unreachable: return "host_unreachable";
-    case removal::auth_failed: return "host_auth_failed";
     case removal::key_limit: return "host_key_limit";
     case removal::token_expired: break;
   }
@@ -56,7 +54,6 @@ room_event::kind room::event_kind(removal why) noexcept {
     case removal::left: return room_event::kind::left;
     case removal::timed_out: return room_event::kind::timed_out;
     case removal::unreachable: return room_event::kind::unreachable;
-    case removal::auth_failed: return room_event::kind::auth_failed;
     case removal::key_limit: return room_event::kind::key_limit;
     case removal::token_expired: break;
   }
@@ -119,7 +116,7 @@ datagram_outcome room::on_datagram(const client_datagram& d, const peer_address&
   if (!d.sealed) return on_datagram(d.token, d.message, from, now, out);
   if (closed_) return datagram_outcome::drop(errc::room_closed);
   // Sealed: the session id finds the member, its address must match, and only then is the tag
-  // checked (so that failures counted against a member come from the member's own address).
+  // checked (a datagram from elsewhere costs no AES work).
   std::uint64_t id = 0;
   (void)load_big_endian(as_bytes(d.token), id);
   const auto found = by_token_.find(id);
@@ -128,12 +125,10 @@ datagram_outcome room::on_datagram(const client_datagram& d, const peer_address&
   member& m = members_[index];
   if (auto verdict = check_sender(m, from); verdict.what == datagram_outcome::kind::dropped) return verdict;
   auto opened = m.channel->open_client_message(d.header, d.message, opened_scratch);
-  if (!opened) {
-    const auto why = static_cast<errc>(opened.error().value());
-    if (why == errc::auth_failed && m.channel->auth_failures() >= limits_.max_auth_failures)
-      remove(index, removal::auth_failed, out);
-    return datagram_outcome::drop(why);
-  }
+  // A datagram that does not verify is dropped and counted, and changes nothing (WireGuard's
+  // rule): its session id and source address are in clear on the wire, so anyone who can inject
+  // could otherwise remove any member, or close the room by aiming at the host.
+  if (!opened) return datagram_outcome::drop(static_cast<errc>(opened.error().value()));
   return handle_message(index, byte_view(opened_scratch.data(), *opened), from, now, out);
 }
 
@@ -163,11 +158,13 @@ datagram_outcome room::handle_message(std::size_t index, byte_view message, cons
       send_notice(m, pong_json, out);
       return {datagram_outcome::kind::keepalive};
     case message_kind::control: {
-      if (!m.chat.take(now)) return drop_rate_limited(m, now, out);
+      // Not charged to the chat budget, which bounds what a member makes the room send to the
+      // others: the only control message, leave, sends each of them one notice and happens once
+      // per member; an invalid one sends nothing and changes nothing. A leave refused for the
+      // rate would leave the room open until the host's inactivity timeout.
       const auto control = parse_control(message);
       if (!control) return datagram_outcome::drop(errc::bad_control);
-      // The only control message is leave. A token that leaves before its first datagram never
-      // joined, so nobody is told.
+      // A token that leaves before its first datagram never joined, so nobody is told.
       remove(index, removal::left, out);
       return {datagram_outcome::kind::control};
     }

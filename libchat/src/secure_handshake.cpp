@@ -137,6 +137,16 @@ std::optional<SecByteBlock> agree(const SecByteBlock& private_key, const public_
   return shared;
 }
 
+// A small-order point (order dividing 8, on the curve or its twist, in any of its encodings)
+// gives an all-zero result with every clamped private key, which is a multiple of 8; any other
+// point gives a non-zero one with every clamped key, which is 8·m with 0 < m below both large
+// prime orders. So one agreement with a fixed key decides, with no list of points to keep right.
+bool is_small_order(const public_key& key) {
+  static constexpr std::uint8_t probe_bytes[x25519_key_bytes] = {1, 2, 3, 4, 5, 6, 7, 8};
+  const SecByteBlock probe(probe_bytes, sizeof probe_bytes);
+  return !agree(probe, key);
+}
+
 std::optional<public_key> key_from_text(std::string_view text) {
   auto bytes = detail::base64url_decode(text);
   if (!bytes || bytes->size() != x25519_key_bytes) return std::nullopt;
@@ -183,6 +193,9 @@ boost::system::result<public_key> parse_server_key_response(std::string_view pay
   auto key = key_from_text(**key_text);
   if (!key) return make_error_code(errc::wrong_field_type);
   if (*fingerprint && **fingerprint != key_fingerprint(*key)) return make_error_code(errc::wrong_field_type);
+  // Refused here, before a client pins it or seals anything to it: every secret agreed with a
+  // small-order key is all zeros, so a request sealed to it could be read by anyone.
+  if (is_small_order(*key)) return make_error_code(errc::weak_key);
   return *key;
 }
 
@@ -256,9 +269,10 @@ boost::system::result<room_request> server_handshake::open_request(std::string_v
 std::string server_handshake::seal_response(std::string_view json) {
   auto& s = *impl_;
   s.t.mix_hash(s.ephemeral.public_half);
-  // open_request verified the client's key, so this agreement cannot fail on a small order.
+  // open_request verified the client's key, so this agreement cannot fail on a small order; if
+  // it ever did, the key is mixed from zeros rather than from uninitialised memory.
   auto ee = agree(s.ephemeral.private_key, s.client_ephemeral);
-  s.t.mix_key(ee ? *ee : SecByteBlock(x25519_key_bytes));
+  s.t.mix_key(ee ? *ee : SecByteBlock(nullptr, x25519_key_bytes));
   const auto ct = s.t.encrypt(0, as_bytes(json));
   s.responded = true;
   boost::json::object o;
@@ -309,11 +323,13 @@ client_handshake::client_handshake(const public_key& server, std::uint8_t operat
     : impl_(std::make_unique<impl>(server, operation, room, ephemeral_private)) {}
 client_handshake::~client_handshake() = default;
 
-std::string client_handshake::seal_request(const room_request& request) {
+boost::system::result<std::string> client_handshake::seal_request(const room_request& request) {
   auto& c = *impl_;
-  c.t.mix_hash(c.ephemeral.public_half);
+  // Nothing is sealed to a small-order server key: the request would be readable by anyone.
   auto es = agree(c.ephemeral.private_key, c.server);
-  c.t.mix_key(es ? *es : SecByteBlock(x25519_key_bytes));
+  if (!es) return make_error_code(errc::weak_key);
+  c.t.mix_hash(c.ephemeral.public_half);
+  c.t.mix_key(*es);
   const std::string json = encode_room_request(request);
   const auto ct = c.t.encrypt(0, as_bytes(json));
   boost::json::object o;

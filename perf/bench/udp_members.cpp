@@ -312,7 +312,7 @@ class setup_driver {
       // The operation and the room are bound into the transcript: a fresh handshake per attempt.
       j.secure = std::make_unique<libchat::client_handshake>(*server_key_, static_cast<std::uint8_t>(op), room);
       j.request = libchat::encode_frame(static_cast<std::uint8_t>(op), libchat::frame_state::request, room,
-                                        j.secure->seal_request(request));
+                                        j.secure->seal_request(request).value());
     } else {
       j.request = libchat::encode_frame(static_cast<std::uint8_t>(op), libchat::frame_state::request, room,
                                         libchat::encode_room_request(request));

@@ -122,7 +122,7 @@ TEST_CASE("an encrypted session seals what it sends and drops what does not open
   auto key = libchat::server_key::generate();
   libchat::client_handshake client(key.public_half(), 1, "lobby");
   libchat::server_handshake server(key, 1, "lobby");
-  REQUIRE(server.open_request(client.seal_request({"alice", std::nullopt})).has_value());
+  REQUIRE(server.open_request(client.seal_request({"alice", std::nullopt}).value()).has_value());
   REQUIRE(client.open_response(server.seal_response(libchat::encode_accepted({"ok"}))).has_value());
   libchat::client_session s({}, "lobby", "", client.channel(7));
   auto server_channel = server.channel(7);

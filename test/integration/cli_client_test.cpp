@@ -6,9 +6,18 @@
 
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include <unistd.h>
 
@@ -142,4 +151,115 @@ TEST_CASE("json mode: one message per line in, one JSON object per event out", "
   CHECK(host.wait_for(R"("event":"server_shutdown")"));
   CHECK(host.wait_for(R"("type":"closed")"));
   CHECK(host.wait_exit() == 4);
+}
+
+namespace {
+
+// A fake server on loopback that answers operation 3 with the key it is given (any 32 bytes, as
+// an impostor at the server's address could) and counts what else arrives.
+class fake_key_server {
+ public:
+  explicit fake_key_server(const libchat::public_key& key) : key_(key) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 8) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      throw std::runtime_error("fake server: cannot listen");
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~fake_key_server() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  std::uint16_t port() const { return port_; }
+  int key_requests() const { return key_requests_; }
+  int other_requests() const { return other_requests_; }  // a create or join: the client went on
+
+ private:
+  void serve() {
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) continue;
+      std::vector<std::uint8_t> header(32);
+      if (read_exactly(c, header)) {
+        std::uint64_t size = 0;
+        for (int i = 24; i < 32; ++i) size = size << 8 | header[static_cast<std::size_t>(i)];
+        std::vector<std::uint8_t> body(header[0] + std::min<std::uint64_t>(size, 65536));
+        if (read_exactly(c, body) && header[1] == static_cast<std::uint8_t>(libchat::operation::server_key)) {
+          ++key_requests_;
+          const auto reply = libchat::encode_frame(header[1], libchat::frame_state::response, {},
+                                                   libchat::encode_server_key_response(key_));
+          (void)::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+        } else {
+          ++other_requests_;
+        }
+      }
+      ::close(c);
+    }
+  }
+  static bool read_exactly(int fd, std::vector<std::uint8_t>& into) {
+    for (std::size_t have = 0; have < into.size();) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 2000) <= 0) return false;
+      const ssize_t n = ::recv(fd, into.data() + have, into.size() - have, 0);
+      if (n <= 0) return false;
+      have += static_cast<std::size_t>(n);
+    }
+    return true;
+  }
+
+  libchat::public_key key_;
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> key_requests_{0}, other_requests_{0};
+  std::thread thread_;
+};
+
+std::size_t line_count(const std::string& text) { return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')); }
+
+}  // namespace
+
+// Issue 10, item 8. With a small-order server key every X25519 result is all zeros, so a request
+// sealed to it is readable by anyone; chat-client used to pin such a key on first contact and seal
+// its request on an uninitialised buffer. It must refuse the key when it reads it: one clear line,
+// no pin written, nothing more sent.
+TEST_CASE("chat-client refuses a small-order server key and pins nothing", "[integration][cli]") {
+  libchat::public_key zero{}, order8{};
+  const std::uint8_t order8_bytes[32] = {0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3,
+                                         0xfa, 0xf1, 0x9f, 0xc4, 0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32,
+                                         0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00};
+  std::memcpy(order8.data(), order8_bytes, 32);
+  for (const auto& [what, key] : {std::pair{"all-zero", zero}, std::pair{"order 8", order8}}) {
+    for (const bool json : {false, true}) {
+      INFO(what << (json ? ", --json" : ""));
+      fake_key_server fake(key);
+      char dir[] = "/tmp/chat-client-home-XXXXXX";
+      REQUIRE(::mkdtemp(dir));
+      const std::filesystem::path home = dir;
+      std::vector<std::string> args{"--server", "127.0.0.1:" + std::to_string(fake.port()), "--create", "lobby",
+                                    "--name", "alice"};
+      if (json) args.insert(args.begin(), "--json");
+      const auto run = run_client(args, {"HOME=" + home.string(), "XDG_CONFIG_HOME"});
+      INFO("stdout: " << run.out << "\nstderr: " << run.err);
+      CHECK(run.exit_code == 3);  // exit_code::network, as for any unusable reply
+      const std::string& said = json ? run.out : run.err;
+      CHECK(line_count(said) == 1);
+      CHECK(said.find("small-order") != std::string::npos);
+      if (!json) CHECK(said.rfind("chat-client: ", 0) == 0);
+      if (json) CHECK(said.find(R"("type":"error")") != std::string::npos);
+      CHECK_FALSE(std::filesystem::exists(home / ".config" / "libchat" / "known_servers"));
+      CHECK(fake.key_requests() == 1);
+      CHECK(fake.other_requests() == 0);
+      std::error_code ignored;
+      std::filesystem::remove_all(home, ignored);
+    }
+  }
 }

@@ -59,4 +59,14 @@ class tmux_client {
 /// True if tmux can be run here.
 bool have_tmux();
 
+/// What one run of chat-client to its end left behind.
+struct client_run {
+  std::optional<int> exit_code;  ///< nullopt if it had to be killed (timeout)
+  std::string out, err;
+};
+/// Runs chat-client with `args`, stdin from /dev/null, and the test's environment with `env`
+/// ("NAME=value" sets, "NAME" alone removes); kills it (by its pid) after `timeout`.
+client_run run_client(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
 }  // namespace chat_test

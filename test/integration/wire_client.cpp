@@ -206,7 +206,7 @@ secure_result join_secure(std::uint16_t tcp_port, std::uint16_t udp_port, libcha
   secure_result r;
   r.frames = tcp_port ? tcrp_exchange(tcp_port, libchat::encode_frame(static_cast<std::uint8_t>(op),
                                                                       libchat::frame_state::request, room,
-                                                                      hs.seal_request({username, password})))
+                                                                      hs.seal_request({username, password}).value()))
                       : std::vector<frame>{};
   std::optional<libchat::completion_response> done;
   for (const auto& f : r.frames) {

@@ -382,6 +382,67 @@ TEST_CASE("room: a bad control message is dropped and the member stays", "[room]
   (void)alice;
 }
 
+// The chat budget bounds what a member makes the room send to others; a leave sends each of them
+// one notice, once per member, so it is never charged to that budget nor refused by it.
+TEST_CASE("room: a member over its chat rate can still leave", "[room][rate]") {
+  room_fixture f({.chat = {10, 30}});
+  const client alice = f.join("alice", alice_addr);
+  const client bob = f.join("bob", bob_addr);
+  for (int i = 0; i < 30; ++i) REQUIRE(outcome_text(f.send(bob, "line " + std::to_string(i))) == "relayed");
+  for (int i = 0; i < 10; ++i) CHECK(outcome_text(f.send(bob, "more")) == dropped(errc::rate_limited));
+  f.out.clear();
+
+  CHECK(outcome_text(f.send(bob, leave)) == "control");
+  CHECK(f.out.sent_to(alice_addr) == datagrams{left_notice("bob", "leave")});
+  CHECK(f.out.sent_to(bob_addr).empty());
+  CHECK(f.out.event_lines() == lines{"left bob (leave)"});
+  CHECK(f.r.member_count() == 1);
+  (void)alice;
+}
+
+TEST_CASE("room: a host who pastes past its chat burst and quits closes the room at once", "[room][rate]") {
+  room_fixture f({.chat = {10, 30}});
+  const client alice = f.join("alice", alice_addr);
+  const client bob = f.join("bob", bob_addr);
+  std::size_t relayed = 0;
+  for (int i = 0; i < 40; ++i) relayed += outcome_text(f.send(alice, "pasted line " + std::to_string(i))) == "relayed";
+  CHECK(relayed == 30);
+  f.out.clear();
+
+  CHECK(outcome_text(f.send(alice, leave)) == "control");
+  CHECK(f.out.sent_to(bob_addr) == datagrams{room_closed_notice("host_left")});
+  CHECK(f.r.closed());
+  // The name is free: the registry may create "lobby" again now, not after a timeout.
+  CHECK_FALSE(f.r.next_deadline());
+}
+
+TEST_CASE("room: control messages neither spend nor wait for the chat budget", "[room][rate]") {
+  room_fixture f({.chat = {1, 2}});
+  const client alice = f.join("alice", alice_addr);
+  const client bob = f.join("bob", bob_addr);
+  // Invalid control messages are dropped for what they are, however many, and cost no chat.
+  for (int i = 0; i < 50; ++i)
+    REQUIRE(outcome_text(f.send(bob, chat_test::control_message(R"({"type":"dance"})"))) == dropped(errc::bad_control));
+  CHECK(f.out.sent.empty());
+  CHECK(outcome_text(f.send(bob, "one")) == "relayed");
+  CHECK(outcome_text(f.send(bob, "two")) == "relayed");
+  CHECK(outcome_text(f.send(bob, "three")) == dropped(errc::rate_limited));
+  // Over the budget, a bad control message is still a bad control message, never a rate_limited
+  // notice, and a leave still leaves.
+  f.out.clear();
+  CHECK(outcome_text(f.send(bob, chat_test::control_message("{"))) == dropped(errc::bad_control));
+  CHECK(f.out.sent.empty());
+  CHECK(outcome_text(f.send(bob, leave)) == "control");
+  CHECK(f.out.sent_to(alice_addr) == datagrams{left_notice("bob", "leave")});
+  // A token that never joined may leave past its budget too (nothing was announced).
+  const client carol = f.admit("carol", carol_addr);
+  for (int i = 0; i < 3; ++i) (void)f.send(carol, chat_test::control_message("[]"));
+  f.out.clear();
+  CHECK(outcome_text(f.send(carol, leave)) == "control");
+  CHECK(f.out.sent.empty());
+  CHECK(f.r.member_count() == 1);
+}
+
 TEST_CASE("room: when the host leaves, the room closes and every other member is told", "[room]") {
   room_fixture f;
   const client alice = f.join("alice", alice_addr);

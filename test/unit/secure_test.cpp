@@ -9,6 +9,9 @@
 
 #include <boost/json.hpp>
 
+#include <cryptopp/osrng.h>
+#include <cryptopp/xed25519.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -25,6 +28,30 @@ std::vector<std::uint8_t> from_hex(std::string_view hex) {
 
 std::vector<std::uint8_t> bytes_of(byte_view b) { return {b.begin(), b.end()}; }
 
+// Every 32-byte X25519 public key of small order (dividing 8, on the curve or its twist), little
+// endian. Canonical: u = 0 (order 2), u = 1 and u = p - 1 (order 4), and the two u of order 8
+// (x-only doubling takes them to ±1, then to 0). Non-canonical: p and p + 1 (≡ 0 and 1). Then each
+// with bit 255 set, which X25519 ignores (RFC 7748 §5). The test below checks that every one gives
+// an all-zero shared secret with random private keys.
+std::vector<public_key> small_order_keys() {
+  std::vector<public_key> keys;
+  for (const char* hex : {"0000000000000000000000000000000000000000000000000000000000000000",
+                          "0100000000000000000000000000000000000000000000000000000000000000",
+                          "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+                          "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+                          "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+                          "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+                          "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"}) {
+    const auto raw = from_hex(hex);
+    public_key k{};
+    std::copy(raw.begin(), raw.end(), k.begin());
+    keys.push_back(k);
+    k[31] |= 0x80;
+    keys.push_back(k);
+  }
+  return keys;
+}
+
 // A completed handshake in memory, both sides.
 struct session_pair {
   server_key key = server_key::generate();
@@ -35,7 +62,7 @@ struct session_pair {
   std::string request_payload;
 
   session_pair() {
-    request_payload = client.seal_request({"alice", std::string("pw")});
+    request_payload = client.seal_request({"alice", std::string("pw")}).value();
     REQUIRE(server.open_request(request_payload).has_value());
     REQUIRE(client.open_response(server.seal_response(encode_accepted({"ok"}))).has_value());
     REQUIRE(client.open_completion(server.seal_completion(encode_completion({true, "t", 9000, true, 7}))).has_value());
@@ -68,7 +95,7 @@ TEST_CASE("secure: a handshake carries the request, the replies and two datagram
   client_handshake client(key.public_half(), 2, "lobby");
   server_handshake server(key, 2, "lobby");
 
-  const std::string payload = client.seal_request({"bob", std::string("hunter2")});
+  const std::string payload = client.seal_request({"bob", std::string("hunter2")}).value();
   CHECK(is_sealed_request(payload));
   CHECK(payload.find("bob") == std::string::npos);
   CHECK(payload.find("hunter2") == std::string::npos);
@@ -115,7 +142,7 @@ TEST_CASE("secure: errors are sealed too, and a plaintext error is accepted only
   auto key = server_key::generate();
   client_handshake client(key.public_half(), 1, "lobby");
   server_handshake server(key, 1, "lobby");
-  REQUIRE(server.open_request(client.seal_request({"alice", std::nullopt})).has_value());
+  REQUIRE(server.open_request(client.seal_request({"alice", std::nullopt}).value()).has_value());
   auto refused = client.open_response(server.seal_response(encode_error({tcrp_error::room_exists, "taken"})));
   REQUIRE(refused.has_value());
   REQUIRE(std::holds_alternative<error_response>(*refused));
@@ -123,7 +150,7 @@ TEST_CASE("secure: errors are sealed too, and a plaintext error is accepted only
 
   // A plaintext 202 is never believed: only the server could have sealed it.
   client_handshake other(key.public_half(), 1, "lobby");
-  (void)other.seal_request({"alice", std::nullopt});
+  (void)other.seal_request({"alice", std::nullopt}).value();
   CHECK(other.open_response(encode_accepted({"fake"})).error() == errc::bad_handshake);
   auto plain_error = other.open_response(encode_error({tcrp_error::bad_request, "could not open"}));
   REQUIRE(plain_error.has_value());
@@ -135,13 +162,13 @@ TEST_CASE("secure: a client that holds the wrong server key cannot be read", "[s
   auto impostor = server_key::generate();
   client_handshake client(impostor.public_half(), 1, "lobby");
   server_handshake server(real, 1, "lobby");
-  CHECK(server.open_request(client.seal_request({"alice", std::string("pw")})).error() == errc::bad_handshake);
+  CHECK(server.open_request(client.seal_request({"alice", std::string("pw")}).value()).error() == errc::bad_handshake);
 }
 
 TEST_CASE("secure: the operation and room are bound into the keys", "[secure]") {
   auto key = server_key::generate();
   client_handshake client(key.public_half(), 1, "lobby");
-  const auto payload = client.seal_request({"alice", std::nullopt});
+  const auto payload = client.seal_request({"alice", std::nullopt}).value();
   server_handshake other_room(key, 1, "other");
   CHECK(other_room.open_request(payload).error() == errc::bad_handshake);
   server_handshake other_operation(key, 2, "lobby");
@@ -283,6 +310,55 @@ TEST_CASE("secure: the fingerprint is SHA-256 in OpenSSH's notation", "[secure]"
   CHECK_FALSE(parse_server_key_response(mismatched).has_value());
 }
 
+TEST_CASE("secure: the small-order keys give an all-zero X25519 secret with any private key", "[secure][small_order]") {
+  CryptoPP::AutoSeededRandomPool rng;
+  CryptoPP::x25519 x;
+  const auto keys = small_order_keys();
+  REQUIRE(keys.size() == 14);
+  for (const auto& k : keys) {
+    INFO(key_fingerprint(k));
+    for (int i = 0; i < 8; ++i) {
+      std::array<std::uint8_t, 32> priv{}, shared{};
+      shared.fill(0xaa);
+      x.GeneratePrivateKey(rng, priv.data());
+      (void)x.Agree(shared.data(), priv.data(), k.data(), false);  // the raw function, unchecked
+      CHECK(shared == std::array<std::uint8_t, 32>{});
+    }
+  }
+  // And a real key does not.
+  std::array<std::uint8_t, 32> priv{}, shared{};
+  x.GeneratePrivateKey(rng, priv.data());
+  CHECK(x.Agree(shared.data(), priv.data(), server_key::generate().public_half().data(), false));
+  CHECK(shared != std::array<std::uint8_t, 32>{});
+}
+
+// A server (or an impostor at its address, on first contact) that gives out a small-order key
+// would make the client's agreement with it all zeros: the request would be sealed under a key
+// anyone can compute. The key is refused where it is read, before anything is pinned or sealed.
+TEST_CASE("secure: a small-order server key is refused when the key reply is parsed", "[secure][small_order]") {
+  for (const auto& k : small_order_keys()) {
+    INFO(key_fingerprint(k));
+    const auto parsed = parse_server_key_response(encode_server_key_response(k));
+    REQUIRE_FALSE(parsed.has_value());
+    CHECK(parsed.error() == errc::weak_key);
+    CHECK(parsed.error().message().find("small-order") != std::string::npos);
+  }
+  for (int i = 0; i < 20; ++i) {
+    const auto k = server_key::generate().public_half();
+    CHECK(parse_server_key_response(encode_server_key_response(k)).value() == k);
+  }
+}
+
+TEST_CASE("secure: nothing is sealed to a small-order server key", "[secure][small_order]") {
+  for (const auto& k : small_order_keys()) {
+    INFO(key_fingerprint(k));
+    client_handshake client(k, 1, "lobby");
+    const auto sealed = client.seal_request({"alice", std::string("hunter2")});
+    REQUIRE_FALSE(sealed.has_value());
+    CHECK(sealed.error() == errc::weak_key);
+  }
+}
+
 TEST_CASE("secure: the shared vectors, reproduced by an independent implementation", "[secure][vectors]") {
   std::ifstream file(PROTOCOL_VECTORS_PATH);
   std::stringstream text;
@@ -302,7 +378,7 @@ TEST_CASE("secure: the shared vectors, reproduced by an independent implementati
   client_handshake client(key->public_half(), op, str("room"), byte_view(e));
   server_handshake server(*key, op, str("room"), byte_view(f));
 
-  CHECK(client.seal_request({"alice", std::string("hunter2")}) == str("request_payload"));
+  CHECK(client.seal_request({"alice", std::string("hunter2")}).value() == str("request_payload"));
   auto request = server.open_request(str("request_payload"));
   REQUIRE(request.has_value());
   CHECK(encode_room_request(*request) == str("request_json"));

@@ -279,7 +279,6 @@ const CLOSE_REASONS: Record<string, string> = {
   host_timeout: 'The host went silent',
   host_unreachable: 'The host could not be reached',
   host_never_joined: 'The host never arrived',
-  host_auth_failed: 'The host’s connection kept failing to authenticate',
   host_key_limit: 'The host’s session key was used up',
 };
 

@@ -83,6 +83,22 @@ export function x25519(privateKey: KeyObject, peer: Uint8Array): Buffer | undefi
   return shared;
 }
 
+/**
+ * True for a small-order X25519 public key (order dividing 8, on the curve or its twist, in any
+ * encoding): every secret agreed with it is all zeros, so whatever is sealed to it can be read by
+ * anyone. A clamped private key is a multiple of 8 and below 8 times either large prime order,
+ * so one agreement with any fixed key tells small-order points from all others.
+ */
+export function isSmallOrderKey(key: Uint8Array): boolean {
+  return key.length === X25519_KEY_BYTES && x25519(smallOrderProbe().privateKey, key) === undefined;
+}
+
+let probe: X25519KeyPair | undefined;
+function smallOrderProbe(): X25519KeyPair {
+  probe ??= x25519KeyPair(Uint8Array.from({ length: X25519_KEY_BYTES }, (_, i) => i + 1));
+  return probe;
+}
+
 // ---- AES-256-GCM ----------------------------------------------------------------------------
 
 /** The 12-byte nonce: 00 00 00 00 followed by the 64-bit big-endian counter. */
@@ -250,7 +266,8 @@ export class ClientHandshake {
     const t = this.transcript;
     t.mixHash(this.ephemeral.publicKey);
     const es = x25519(this.ephemeral.privateKey, this.serverKey);
-    // The server key was checked to be 32 bytes; a small-order one is refused here, never used.
+    // decodeServerKeyReply refuses small-order keys before they are pinned; a handshake made
+    // with one from elsewhere still seals nothing to it.
     if (!es) throw new HandshakeError('server_key_unavailable', 'The server presented a key that cannot be used (a small-order point).');
     t.mixKey(es);
     es.fill(0);

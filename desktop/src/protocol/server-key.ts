@@ -5,7 +5,7 @@
 import { HandshakeError, ProtocolError, type HandshakeErrorCode } from './errors';
 import { field, JsonSyntaxError, parseJsonObject, type JsonObject } from './json';
 import { decodeBase64Url } from './base64url';
-import { keyFingerprint, X25519_KEY_BYTES } from './noise';
+import { isSmallOrderKey, keyFingerprint, X25519_KEY_BYTES } from './noise';
 import { SERVER_ERRORS } from './payloads';
 import { encodeFrame, FrameReader, Operation, State, type TcrpFrame } from './tcrp';
 import type { ByteStream } from './transport';
@@ -68,6 +68,10 @@ export function decodeServerKeyReply(frame: TcrpFrame, where: string): ServerKey
   const fingerprint = keyFingerprint(key);
   if (field(payload, 'fingerprint') !== fingerprint) {
     throw new ProtocolError('malformed', 'the fingerprint in the key answer does not match the key');
+  }
+  // Refused before it can be pinned or sealed to: nothing agreed with such a key is secret.
+  if (isSmallOrderKey(key)) {
+    throw new ProtocolError('malformed', 'its key is a small-order X25519 point, which no key agreement can use; nothing was sent or remembered');
   }
   return { key, fingerprint };
 }

@@ -348,8 +348,6 @@ function leftText(user: string, reason: string): string {
       return `${user} left (timed out)`;
     case 'unreachable':
       return `${user} left (could not be reached)`;
-    case 'auth_failed':
-      return `${user} left (their connection failed to authenticate)`;
     case 'key_limit':
       return `${user} left (their session key was used up)`;
     default:

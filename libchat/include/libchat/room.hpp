@@ -30,8 +30,7 @@ struct room_limits {
   std::chrono::milliseconds token_ttl{30'000};              ///< time to send the first datagram
   unsigned unreachable_limit = 3;                           ///< consecutive ICMP errors that remove a member ...
   std::chrono::milliseconds unreachable_grace{20'000};      ///< ... once they span this long
-  std::uint64_t max_auth_failures = 1000;                   ///< sealed datagrams from the member's address that fail to open
-  rate_limit chat{10, 30};   ///< chat and control messages per member (relays out = this × (members − 1))
+  rate_limit chat{10, 30};   ///< chat messages per member (relays out = this × (members − 1)); never a leave
   rate_limit joins{1, 10};   ///< tokens issued per room, so that join/leave notices stay bounded
 };
 
@@ -104,7 +103,7 @@ class room {
     token_bucket chat;                        // limits.chat
     time_point told_rate_limited{};           // the last rate_limited notice, at most one a second
   };
-  enum class removal : std::uint8_t { left, timed_out, unreachable, token_expired, auth_failed, key_limit };
+  enum class removal : std::uint8_t { left, timed_out, unreachable, token_expired, key_limit };
 
   bool endpoint_taken(const peer_address& endpoint) const noexcept;
   datagram_outcome handle_message(std::size_t index, byte_view message, const peer_address& from, time_point now,

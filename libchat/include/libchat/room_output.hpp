@@ -20,7 +20,6 @@ struct room_event {
     timed_out,      ///< silent for longer than the inactivity timeout
     unreachable,    ///< the kernel reported the member's address unreachable too often
     token_expired,  ///< the token was never used within its lifetime
-    auth_failed,    ///< too many sealed datagrams from the member's address failed to open
     key_limit,      ///< the session's key is nearly used up: the member must join again
     evicted,        ///< removed because the room closed or the server is stopping
     closed,         ///< the room closed (`reason` says why); it accepts nothing any more
@@ -45,7 +44,6 @@ constexpr std::string_view room_event_kind_name(room_event::kind k) noexcept {
     case kind::timed_out: return "timed_out";
     case kind::unreachable: return "unreachable";
     case kind::token_expired: return "token_expired";
-    case kind::auth_failed: return "auth_failed";
     case kind::key_limit: return "key_limit";
     case kind::evicted: return "evicted";
     case kind::closed: return "closed";

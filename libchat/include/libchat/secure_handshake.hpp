@@ -33,7 +33,8 @@ std::string key_fingerprint(const public_key& key);
 /// The payload of the server's answer to operation 3: {"status": 200, "key": …, "fingerprint": …}.
 std::string encode_server_key_response(const public_key& key);
 /// Client side: the key from that answer. Fails with missing_field or wrong_field_type (a key that
-/// is not 32 bytes of base64url, or a fingerprint that does not match the key).
+/// is not 32 bytes of base64url, or a fingerprint that does not match the key), or weak_key (a
+/// small-order point: nothing must be pinned or sealed to it).
 boost::system::result<public_key> parse_server_key_response(std::string_view payload);
 
 /// The server's long-term X25519 key pair. The private half never leaves this object except
@@ -99,8 +100,9 @@ class client_handshake {
                    std::optional<byte_view> ephemeral_private = std::nullopt);
   ~client_handshake();
 
-  /// The request payload: the request encrypted so that only the server can read it.
-  std::string seal_request(const room_request& request);
+  /// The request payload: the request encrypted so that only the server can read it. Fails with
+  /// weak_key, sealing nothing, when the server key is a small-order point.
+  boost::system::result<std::string> seal_request(const room_request& request);
   /// Opens a state-1 payload. A plaintext error is accepted (the server could not read the
   /// request, so it could not encrypt); anything else must verify. Fails with bad_handshake.
   boost::system::result<std::variant<accepted_response, error_response>> open_response(std::string_view payload);
