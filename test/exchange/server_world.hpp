@@ -114,6 +114,13 @@ class server_world {
     std::size_t fed = 0;
     int reads = 0, writes = 0;
     libchat::room* found = nullptr;
+    // The connection fails here: the exchange ends without an answer.
+    auto failed = [&] {
+      t.steps.push_back("failed");
+      x.on_failed();
+      t.outcome = x.outcome();
+      return t;
+    };
     auto action = x.start();
     for (int guard = 0; guard < 100000; ++guard) {
       using kind = libchat::server_action::kind;
@@ -122,10 +129,7 @@ class server_world {
           t.steps.push_back("read");
           ++reads;
           if ((f.what == fault::kind::read_fails && f.at == reads) || fed == request.size()) {
-            t.steps.push_back("failed");
-            x.on_failed();
-            t.outcome = x.outcome();
-            return t;
+            return failed();
           }
           const std::size_t n = std::min({action.buffer.size(), request.size() - fed, read_chunk});
           std::copy_n(request.begin() + static_cast<std::ptrdiff_t>(fed), n, action.buffer.begin());
@@ -141,10 +145,7 @@ class server_world {
           t.frames.push_back(parse(action.bytes));
           t.replies.emplace_back(x.last_reply());
           if (f.what == fault::kind::write_fails && f.at == writes) {
-            t.steps.push_back("failed");
-            x.on_failed();
-            t.outcome = x.outcome();
-            return t;
+            return failed();
           }
           action = x.on_written();
           break;
@@ -160,33 +161,18 @@ class server_world {
           action = x.on_room_lookup(lookup);
           break;
         }
-        case kind::hash_password: {
-          t.steps.push_back("hash");
-          if (f.what == fault::kind::fails_while_hashing) {
-            t.steps.push_back("failed");
-            x.on_failed();
-            t.outcome = x.outcome();
-            return t;
-          }
-          if (f.what == fault::kind::hash_queue_full) {
-            action = x.on_hashed(std::nullopt);
-          } else {
-            action = x.on_hashed(libchat::hash_password(action.password, hash_params));
-          }
-          break;
-        }
+        case kind::hash_password:
         case kind::verify_password: {
-          t.steps.push_back("verify");
-          if (f.what == fault::kind::fails_while_hashing) {
-            t.steps.push_back("failed");
-            x.on_failed();
-            t.outcome = x.outcome();
-            return t;
-          }
-          if (f.what == fault::kind::hash_queue_full) {
-            action = x.on_verified(std::nullopt);
+          const bool verify = action.what == kind::verify_password;
+          t.steps.push_back(verify ? "verify" : "hash");
+          if (f.what == fault::kind::fails_while_hashing) return failed();
+          const bool full = f.what == fault::kind::hash_queue_full;
+          if (verify) {
+            action = x.on_verified(full ? std::nullopt
+                                        : std::optional(libchat::verify_password(action.password, *action.stored)));
           } else {
-            action = x.on_verified(libchat::verify_password(action.password, *action.stored));
+            action = x.on_hashed(full ? std::nullopt
+                                      : std::optional(libchat::hash_password(action.password, hash_params)));
           }
           break;
         }
