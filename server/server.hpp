@@ -49,7 +49,6 @@ class server {
   server_config config_;
   libchat::server_key key_;
   relay_memory memory_;  // outlives io_: destroying io_ returns pending handlers' memory here
-  boost::asio::io_context io_;
   std::shared_ptr<spdlog::logger> log_;
   counters stats_;
   room_table rooms_;
@@ -61,6 +60,10 @@ class server {
   std::atomic<bool> stopping_{false};
   std::optional<room_services> room_services_;
   std::optional<handshake_services> handshake_services_;
+  // After everything a pending handler may touch (the gate, the gauges, the services, the table):
+  // destroying the io_context destroys its pending handlers, such as a handshake connection still
+  // lingering in its graceful close, whose destructor gives its place back to the gate.
+  boost::asio::io_context io_;
   std::optional<udp_relay> relay_;
   std::optional<tcp_listener> listener_;
   std::optional<lobby_host> lobby_;
