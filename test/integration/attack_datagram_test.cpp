@@ -956,6 +956,7 @@ TEST_CASE("attack: a leave past the chat rate always closes the room", "[integra
     wait_closed([&](std::chrono::milliseconds t) { return guest.udp->receive_message(t); }, plain, clock_type::now());
     plain.recreated = try_join(server.tcp_port(), server.udp_port(), operation::create_room, "paste", "next").joined.has_value();
   }
+  auto after_plain = server.settled_stats();
   paste_outcome sealed;
   {
     auto host = join_secure(server.tcp_port(), server.udp_port(), operation::create_room, "sealed-paste", "host");
@@ -1031,12 +1032,16 @@ TEST_CASE("attack: a leave past the chat rate always closes the room", "[integra
   INFO(first_failure);
   CHECK(failures.load() == 0);
   CHECK(plain.told);
-  CHECK(plain.lines == 30);  // the burst; the 10 over it were dropped, and the leave was not
+  // The burst went through (and what the rate refilled meanwhile, on a slow machine); every other
+  // line was dropped for the rate, and the leave was not.
+  CHECK(plain.lines >= 30);
+  CHECK(plain.lines + delta(after_plain, before, "rate_limited") == 40);
   CHECK(plain.recreated);
   CHECK(sealed.told);
-  CHECK(sealed.lines == 30);
+  CHECK(sealed.lines >= 30);
+  CHECK(sealed.lines + delta(after_paste, after_plain, "rate_limited") == 40);
   CHECK(sealed.recreated);
-  CHECK(delta(after_paste, before, "rate_limited") == 20);
+  CHECK(delta(after_paste, before, "control") == 2);
   CHECK(closed_rooms.load() == rooms);
   CHECK(after["rooms"] == 2);
   CHECK(balanced(after));
