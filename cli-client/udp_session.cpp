@@ -11,7 +11,6 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/error.hpp>
 
-#include <algorithm>
 #include <csignal>
 
 namespace chat_cli {

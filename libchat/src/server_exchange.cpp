@@ -166,8 +166,7 @@ server_action server_exchange::on_hashed(std::optional<password_hash> hash) {
 }
 
 server_action server_exchange::create_after_hash() {
-  admission_ = {room_, request_.username, client_, &new_password_, {}};
-  if (secure_) admission_.make_channel = [keys = secure_->keys()](std::uint64_t id) { return keys.make_channel(id); };
+  set_admission(&new_password_);
   step_ = step::creating;
   return {.what = server_action::kind::create_room, .request = &admission_};
 }
@@ -184,8 +183,7 @@ server_action server_exchange::on_verified(std::optional<bool> right) {
 
 server_action server_exchange::join_after_password() {
   if (!take(admission_ledger::resource::token)) return refuse(refusal::tokens_per_ip, frame_state::completion);
-  admission_ = {room_, request_.username, client_, nullptr, {}};
-  if (secure_) admission_.make_channel = [keys = secure_->keys()](std::uint64_t id) { return keys.make_channel(id); };
+  set_admission(nullptr);
   step_ = step::admitting;
   return {.what = server_action::kind::admit, .request = &admission_};
 }
@@ -256,19 +254,26 @@ std::string server_exchange::sentence(refusal why) const {
 
 // ---- reservations ----
 
+void server_exchange::set_admission(const std::optional<password_hash>* password) {
+  admission_ = {room_, request_.username, client_, password, {}};
+  if (secure_) admission_.make_channel = [keys = secure_->keys()](std::uint64_t id) { return keys.make_channel(id); };
+}
+
+bool& server_exchange::held(admission_ledger::resource what) noexcept {
+  return what == admission_ledger::resource::room    ? holds_room_
+         : what == admission_ledger::resource::token ? holds_token_
+                                                     : holds_hash_;
+}
+
 bool server_exchange::take(admission_ledger::resource what) {
-  bool& held = what == admission_ledger::resource::room    ? holds_room_
-               : what == admission_ledger::resource::token ? holds_token_
-                                                           : holds_hash_;
+  bool& held = this->held(what);
   if (held) return true;
   held = ledger_.reserve(what, client_);
   return held;
 }
 
 void server_exchange::give_back(admission_ledger::resource what) {
-  bool& held = what == admission_ledger::resource::room    ? holds_room_
-               : what == admission_ledger::resource::token ? holds_token_
-                                                           : holds_hash_;
+  bool& held = this->held(what);
   if (!held) return;
   held = false;
   ledger_.release(what, client_);

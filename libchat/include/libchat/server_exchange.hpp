@@ -193,6 +193,9 @@ class server_exchange {
   server_action reply(frame_state state, const std::string& json, bool last);
   server_action map_admission_failure(errc e);
   std::string sentence(refusal why) const;
+  /// The admission request for create_room (with the new room's password) or admit (none).
+  void set_admission(const std::optional<password_hash>* password);
+  bool& held(admission_ledger::resource what) noexcept;
   void give_back(admission_ledger::resource what);
   void give_back_all();
   bool take(admission_ledger::resource what);
