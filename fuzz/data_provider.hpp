@@ -41,6 +41,15 @@ class FuzzedDataProvider {
   bool ConsumeBool() { return (ConsumeIntegral<std::uint8_t>() & 1) != 0; }
 
   template <typename T>
+  std::vector<T> ConsumeBytes(std::size_t n) {
+    static_assert(sizeof(T) == 1);
+    if (n > size_) n = size_;
+    std::vector<T> out(data_, data_ + n);
+    data_ += n;
+    size_ -= n;
+    return out;
+  }
+  template <typename T>
   std::vector<T> ConsumeRemainingBytes() {
     static_assert(sizeof(T) == 1);
     std::vector<T> out(size_);

@@ -18,7 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 VECTORS = os.path.join(HERE, "..", "test", "vectors", "protocol.json")
 CORPUS = os.path.join(HERE, "corpus")
 TARGETS = ["fuzz_tcrp_stream", "fuzz_tcrp_request", "fuzz_tcrp_response", "fuzz_udp_c2s", "fuzz_udp_s2c",
-           "fuzz_utf8", "fuzz_room_ops", "fuzz_lobby", "fuzz_replay_window"]
+           "fuzz_utf8", "fuzz_room_ops", "fuzz_lobby", "fuzz_replay_window", "fuzz_server_exchange"]
 
 
 def slug(name):
@@ -211,6 +211,28 @@ def main():
         bytes([4, 0, 4, 1, 4, 2, verified | 1, 0, 7, verified | 1, 7, 208]))
     add("fuzz_replay_window", "near 2^64", bytes([verified | 5, 3, verified | 5, 1, 5, 3, verified | 0, 0, 1, 2]))
     add("fuzz_replay_window", "forged high counter", in_order + bytes([2]) + b"\x7f" + bytes(7) + bytes([1, 0, 1]))
+
+    # fuzz_server_exchange: FuzzedDataProvider inputs (bytes from the front, one-byte integers
+    # from the end; see the layout at the top of fuzz_server_exchange.cpp). The target seals the
+    # requests itself; an exhausted input answers every later step the benign way (grant, found
+    # nothing, the hash done, the password right, admitted), one byte per read.
+    def exchange_seed(mode, op, room, username, password=None, allow_plaintext=1):
+        front = room + username + (password or b"")
+        ends = [mode, op - 1, len(room), len(username), 1 if password is not None else 0]
+        if password is not None:
+            ends.append(len(password))
+        if op == 3:
+            ends.append(0)
+        ends += [0, allow_plaintext, 0]  # no trailing bytes; plaintext allowed or not; the door open
+        return front + bytes(reversed(ends))
+
+    plain, sealed = 1, 2
+    add("fuzz_server_exchange", "plaintext create", exchange_seed(plain, 1, b"lobby", b"alice"))
+    add("fuzz_server_exchange", "plaintext create refused", exchange_seed(plain, 1, b"lobby", b"alice", None, 0))
+    add("fuzz_server_exchange", "sealed create with password", exchange_seed(sealed, 1, b"lobby", b"alice", b"pw"))
+    add("fuzz_server_exchange", "sealed join", exchange_seed(sealed, 2, b"lobby", b"bob"))
+    add("fuzz_server_exchange", "sealed join with password", exchange_seed(sealed, 2, b"den", b"bob", b"hunter2"))
+    add("fuzz_server_exchange", "key request", exchange_seed(plain, 3, b"lobby", b"x"))
 
     for target in TARGETS:
         directory = os.path.join(CORPUS, target)

@@ -35,6 +35,7 @@ max_len() {
     fuzz_replay_window) echo 4096 ;;
     fuzz_handshake) echo 2048 ;;
     fuzz_sealed_datagram) echo 4200 ;;
+    fuzz_server_exchange) echo 9200 ;;
     *) echo 4096 ;;
   esac
 }
