@@ -5,7 +5,9 @@
 #      driven through tmux, packaging consumers, the Debian packages built and checked (label
 #      "package"; --test installs their tools), fuzz regressions replayed, the benchmark smoke run;
 #   2. the desktop client's tests (protocol against the real server, UI in headless Chromium);
-#   3. the same C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   3. the same C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer, against a shared
+#      libchat with hidden visibility (so a symbol the headers forgot to export fails the link,
+#      and label "exports" checks that nothing internal is exported);
 #   4. the integration tests under ThreadSanitizer, the server on 4 threads;
 #   5. a short libFuzzer campaign of every fuzz target (clang-14).
 # Steps 3-5 can be skipped with LIBCHAT_QUICK=1 (for a fast local run); CI runs them all.
@@ -49,12 +51,12 @@ fi
 # Sanitizer builds leave out the benchmarks and the packaging (help2man would run the sanitized
 # programs at build time); they build what the tests they run need.
 step "AddressSanitizer + UndefinedBehaviorSanitizer"
-cmake -S . -B "$build_dir-asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLIBCHAT_BUILD_PERF=OFF -DLIBCHAT_PACKAGING=OFF \
+cmake -S . -B "$build_dir-asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBUILD_SHARED_LIBS=ON -DLIBCHAT_BUILD_PERF=OFF -DLIBCHAT_PACKAGING=OFF \
   -DCMAKE_CXX_FLAGS="-O1 -g1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" >/dev/null
 cmake --build "$build_dir-asan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir "$build_dir-asan" --output-on-failure --timeout 600 -j "$jobs" -L 'unit|exchange|integration|attack|cli|fuzz'
+  ctest --test-dir "$build_dir-asan" --output-on-failure --timeout 600 -j "$jobs" -L 'unit|exchange|integration|attack|cli|fuzz|exports'
 
 # More server threads than cores, so that strands really run in parallel. The test harness aborts
 # when a server's log holds a sanitizer report (test/integration/server_process.cpp).

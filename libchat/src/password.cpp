@@ -1,7 +1,6 @@
 #include "libchat/password.hpp"
 
 #include <cryptopp/misc.h>
-#include <cryptopp/osrng.h>
 #include <cryptopp/scrypt.h>
 
 namespace libchat {
@@ -17,10 +16,10 @@ void derive(std::string_view password, const password_params& params, const std:
 
 }  // namespace
 
-password_hash hash_password(std::string_view password, const password_params& params) {
+password_hash hash_password(std::string_view password, const password_params& params, random_source& random) {
   password_hash h;
   h.params = params;
-  CryptoPP::OS_GenerateRandomBlock(false, h.salt.data(), h.salt.size());
+  random.fill(h.salt);
   derive(password, params, h.salt, h.key);
   return h;
 }

@@ -60,8 +60,8 @@ room_event::kind room::event_kind(removal why) noexcept {
   return room_event::kind::token_expired;
 }
 
-room::room(std::string name, std::optional<password_hash> password, const room_limits& limits)
-    : name_(std::move(name)), password_(std::move(password)), limits_(limits) {}
+room::room(std::string name, std::optional<password_hash> password, const room_limits& limits, random_source& random)
+    : name_(std::move(name)), password_(std::move(password)), limits_(limits), random_(&random) {}
 
 std::size_t room::joined_count() const noexcept {
   std::size_t n = 0;
@@ -87,7 +87,7 @@ boost::system::result<issued_token> room::admit(std::string_view username, const
   m.last_seen = now;
   m.chat = token_bucket(limits_.chat, now);
   do {
-    m.token = generate_token();
+    m.token = generate_token(*random_);
   } while (by_token_.contains(m.token.index));  // 2^-64 per try; cheap to rule out
   if (encrypted) m.channel = make_channel(m.token.index);
   const bool host = members_.empty();

@@ -11,7 +11,6 @@
 #include <cryptopp/filters.h>
 #include <cryptopp/hkdf.h>
 #include <cryptopp/misc.h>
-#include <cryptopp/osrng.h>
 #include <cryptopp/sha.h>
 #include <cryptopp/xed25519.h>
 
@@ -106,25 +105,23 @@ struct key_pair {
   public_key public_half{};
 };
 
-key_pair generate_pair() {
-  CryptoPP::AutoSeededRandomPool rng;
-  CryptoPP::x25519 x;
-  key_pair kp;
-  x.GeneratePrivateKey(rng, kp.private_key);
-  x.GeneratePublicKey(rng, kp.private_key, kp.public_half.data());
-  return kp;
-}
-
 key_pair pair_from(byte_view private_bytes) {
-  CryptoPP::AutoSeededRandomPool rng;
   key_pair kp;
   std::memcpy(kp.private_key.data(), private_bytes.data(), x25519_key_bytes);
   // RFC 7748 clamping, so that the stored key is the one actually used.
   kp.private_key[0] &= 248;
   kp.private_key[31] &= 127;
   kp.private_key[31] |= 64;
-  CryptoPP::x25519().GeneratePublicKey(rng, kp.private_key, kp.public_half.data());
+  // Deriving the public half draws no random bytes: NullRNG says so (it throws if used).
+  CryptoPP::x25519().GeneratePublicKey(CryptoPP::NullRNG(), kp.private_key, kp.public_half.data());
   return kp;
+}
+
+// A private key is 32 random bytes, clamped: what Crypto++'s GeneratePrivateKey does as well.
+key_pair generate_pair(random_source& random) {
+  CryptoPP::SecByteBlock raw(x25519_key_bytes);
+  random.fill(mutable_byte_view(raw.data(), raw.size()));
+  return pair_from(byte_view(raw.data(), raw.size()));
 }
 
 // X25519 with the peer's key validated: small-order points make Agree() fail, and an all-zero
@@ -215,7 +212,9 @@ server_key::~server_key() = default;
 server_key::server_key(server_key&&) noexcept = default;
 server_key& server_key::operator=(server_key&&) noexcept = default;
 
-server_key server_key::generate() { return server_key(std::make_unique<impl>(impl{generate_pair()})); }
+server_key server_key::generate(random_source& random) {
+  return server_key(std::make_unique<impl>(impl{generate_pair(random)}));
+}
 
 std::optional<server_key> server_key::from_private(byte_view private_key) {
   if (private_key.size() != x25519_key_bytes) return std::nullopt;
@@ -239,7 +238,7 @@ struct server_handshake::impl {
   bool responded = false;
 
   impl(const server_key& k, std::uint8_t op, std::string_view room, std::optional<byte_view> fixed)
-      : key(k), t(op, room, k.public_half()), ephemeral(fixed ? pair_from(*fixed) : generate_pair()) {}
+      : key(k), t(op, room, k.public_half()), ephemeral(fixed ? pair_from(*fixed) : generate_pair(system_random())) {}
 };
 
 server_handshake::server_handshake(const server_key& key, std::uint8_t operation, std::string_view room,
@@ -315,7 +314,7 @@ struct client_handshake::impl {
   bool responded = false;
 
   impl(const public_key& s, std::uint8_t op, std::string_view room, std::optional<byte_view> fixed)
-      : server(s), t(op, room, s), ephemeral(fixed ? pair_from(*fixed) : generate_pair()) {}
+      : server(s), t(op, room, s), ephemeral(fixed ? pair_from(*fixed) : generate_pair(system_random())) {}
 };
 
 client_handshake::client_handshake(const public_key& server, std::uint8_t operation, std::string_view room,

@@ -4,17 +4,15 @@
 #include "libchat/bytes.hpp"
 
 #include <cryptopp/misc.h>
-#include <cryptopp/osrng.h>
 
 namespace libchat {
 namespace {
 constexpr std::size_t raw_bytes = 8 + token_secret_bytes;  // 24 bytes → 32 characters, no padding
 }  // namespace
 
-member_token generate_token() {
+member_token generate_token(random_source& random) {
   std::array<std::uint8_t, raw_bytes> raw{};
-  // Reads the kernel's CSPRNG (getrandom/urandom) on every call: thread-safe, no shared pool.
-  CryptoPP::OS_GenerateRandomBlock(false, raw.data(), raw.size());
+  random.fill(raw);
   member_token t;
   (void)load_big_endian(byte_view(raw).first(8), t.index);
   std::copy(raw.begin() + 8, raw.end(), t.secret.begin());

@@ -26,6 +26,8 @@ root=$tmp/root
 dpkg-deb -x "$dev_deb" "$root"
 [[ -e $root/usr/bin ]] && fail "libchat-dev installs programs: $(ls "$root/usr/bin")"
 [[ -f $root/usr/include/libchat/room.hpp ]] || fail "libchat-dev lacks /usr/include/libchat/room.hpp"
+# Generated at build time (LIBCHAT_EXPORT), so it is not in the source tree's include/.
+[[ -f $root/usr/include/libchat/export.hpp ]] || fail "libchat-dev lacks /usr/include/libchat/export.hpp"
 [[ -f $root/usr/share/doc/libchat-dev/copyright ]] || fail "libchat-dev lacks its copyright file"
 libraries=$(find "$root/usr/lib" -name 'libchat.a')
 configs=$(find "$root/usr/lib" -path '*/cmake/libchat/libchatConfig.cmake')

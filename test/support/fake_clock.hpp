@@ -1,7 +1,7 @@
 // A clock that moves only when a test says so. Rooms take time as an argument, so no test sleeps.
 #pragma once
 
-#include "libchat/room_output.hpp"
+#include "libchat/time.hpp"
 
 #include <chrono>
 

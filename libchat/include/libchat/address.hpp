@@ -3,6 +3,8 @@
 // equal whichever socket family reported it.
 #pragma once
 
+#include "libchat/export.hpp"
+
 #include <array>
 #include <compare>
 #include <cstddef>
@@ -12,7 +14,7 @@
 
 namespace libchat {
 
-struct ip_address {
+struct LIBCHAT_EXPORT ip_address {
   std::array<std::uint8_t, 16> bytes{};
 
   static ip_address from_v4(std::array<std::uint8_t, 4> v4) noexcept;
@@ -25,7 +27,7 @@ struct ip_address {
 };
 
 /// An IP address and a UDP port: where a member's datagrams come from and go to.
-struct peer_address {
+struct LIBCHAT_EXPORT peer_address {
   ip_address ip;
   std::uint16_t port = 0;
 
@@ -35,7 +37,7 @@ struct peer_address {
   friend bool operator==(const peer_address&, const peer_address&) = default;
 };
 
-struct peer_address_hash {
+struct LIBCHAT_EXPORT peer_address_hash {
   std::size_t operator()(const peer_address& p) const noexcept;
 };
 

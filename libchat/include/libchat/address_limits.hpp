@@ -6,6 +6,7 @@
 #pragma once
 
 #include "libchat/address.hpp"
+#include "libchat/export.hpp"
 #include "libchat/rate_limit.hpp"
 #include "libchat/time.hpp"
 
@@ -30,7 +31,7 @@ struct address_limit_config {
 /// What an address may still hold; reserve one, release it when it ends.
 enum class address_resource : std::uint8_t { room, token, hash };
 
-class address_limits {
+class LIBCHAT_EXPORT address_limits {
  public:
   explicit address_limits(const address_limit_config& config) : config_(config) {}
 

@@ -1,6 +1,8 @@
 // Byte spans and big-endian integer helpers shared by every codec.
 #pragma once
 
+#include "libchat/export.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -23,10 +25,10 @@ inline std::string_view as_text(byte_view b) noexcept {
 
 /// Reads an unsigned big-endian integer of `in.size()` bytes. Returns false when the value does
 /// not fit in 64 bits (any non-zero byte above the low eight), leaving `out` untouched.
-[[nodiscard]] bool load_big_endian(byte_view in, std::uint64_t& out) noexcept;
+[[nodiscard]] LIBCHAT_EXPORT bool load_big_endian(byte_view in, std::uint64_t& out) noexcept;
 
 /// Writes `value` as an unsigned big-endian integer filling all of `out` (leading zero bytes).
 /// Precondition: the value fits in out.size() bytes.
-void store_big_endian(std::uint64_t value, mutable_byte_view out) noexcept;
+LIBCHAT_EXPORT void store_big_endian(std::uint64_t value, mutable_byte_view out) noexcept;
 
 }  // namespace libchat

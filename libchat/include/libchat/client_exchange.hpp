@@ -23,6 +23,7 @@
 
 #include "libchat/bytes.hpp"
 #include "libchat/error.hpp"
+#include "libchat/export.hpp"
 #include "libchat/handshake.hpp"
 #include "libchat/secure_channel.hpp"
 #include "libchat/secure_handshake.hpp"
@@ -61,7 +62,7 @@ struct exchange_grant {
   std::unique_ptr<secure_channel> channel;
 };
 
-struct exchange_failure {
+struct LIBCHAT_EXPORT exchange_failure {
   enum class kind : std::uint8_t {
     refused,        ///< the server answered with an error: `refusal`
     no_server_key,  ///< operation 3 answered bad_request: an older server that only speaks plaintext
@@ -87,7 +88,7 @@ struct client_action {
   mutable_byte_view buffer{};
 };
 
-class client_exchange {
+class LIBCHAT_EXPORT client_exchange {
  public:
   explicit client_exchange(client_exchange_config config);
   ~client_exchange();

@@ -16,6 +16,7 @@
 
 #include "libchat/bytes.hpp"
 #include "libchat/control.hpp"
+#include "libchat/export.hpp"
 #include "libchat/limits.hpp"
 #include "libchat/secure_channel.hpp"
 #include "libchat/time.hpp"
@@ -57,7 +58,7 @@ struct session_event {
   std::string_view notice_json;  ///< for notice: its JSON as it came (for --json)
 };
 
-class client_session {
+class LIBCHAT_EXPORT client_session {
  public:
   /// `token`: what plaintext datagrams carry. `channel`: set for an encrypted session.
   client_session(const client_session_config& config, std::string room, std::string token,

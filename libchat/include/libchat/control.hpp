@@ -4,6 +4,7 @@
 
 #include "libchat/bytes.hpp"
 #include "libchat/error.hpp"
+#include "libchat/export.hpp"
 
 #include <boost/system/result.hpp>
 
@@ -18,9 +19,9 @@ enum class control_type : std::uint8_t {
 
 /// Parses a control message including its 0x00 marker. Fails with bad_control for invalid JSON, a
 /// non-object, or a missing or unknown "type".
-boost::system::result<control_type> parse_control(byte_view message);
+LIBCHAT_EXPORT boost::system::result<control_type> parse_control(byte_view message);
 /// The control message including its 0x00 marker.
-std::string encode_control(control_type type);
+LIBCHAT_EXPORT std::string encode_control(control_type type);
 
 enum class notice_event : std::uint8_t {
   joined,           ///< "user" joined the room
@@ -41,12 +42,12 @@ struct notice {
   std::string error;       ///< error
 };
 
-std::string_view notice_event_name(notice_event e) noexcept;
+LIBCHAT_EXPORT std::string_view notice_event_name(notice_event e) noexcept;
 
 /// The JSON text of a notice (the datagram is a zero sender length followed by it).
-std::string encode_notice(const notice& n);
+LIBCHAT_EXPORT std::string encode_notice(const notice& n);
 /// Client side: parses a notice's JSON text. Fails with invalid_json, not_an_object,
 /// missing_field (no "event") or wrong_field_type.
-boost::system::result<notice> parse_notice(std::string_view json);
+LIBCHAT_EXPORT boost::system::result<notice> parse_notice(std::string_view json);
 
 }  // namespace libchat

@@ -9,6 +9,7 @@
 
 #include "libchat/bytes.hpp"
 #include "libchat/error.hpp"
+#include "libchat/export.hpp"
 #include "libchat/limits.hpp"
 
 #include <boost/system/result.hpp>
@@ -44,12 +45,13 @@ inline message_kind classify_message(byte_view message) noexcept {
 
 /// Splits a client datagram and says whether it is sealed. Fails with oversize (over 4096 bytes) or malformed (shorter than its
 /// length fields say, or a zero RoomNameSize or TokenSize). Does not check the text.
-boost::system::result<client_datagram> decode_client_datagram(byte_view datagram) noexcept;
+LIBCHAT_EXPORT boost::system::result<client_datagram> decode_client_datagram(byte_view datagram) noexcept;
 
 /// Writes a client datagram into `out`. Fails with oversize when it would exceed 4096 bytes or
 /// `out`, and with malformed when room or token is empty or longer than 255 bytes.
-boost::system::result<std::size_t> encode_client_datagram(std::string_view room, std::string_view token,
-                                                          byte_view message, mutable_byte_view out) noexcept;
+LIBCHAT_EXPORT boost::system::result<std::size_t> encode_client_datagram(std::string_view room, std::string_view token,
+                                                                         byte_view message,
+                                                                         mutable_byte_view out) noexcept;
 
 struct server_datagram {
   std::string_view sender;  ///< empty for a server notice
@@ -59,12 +61,12 @@ struct server_datagram {
 };
 
 /// Splits a server datagram. Fails with oversize (over 4094 bytes) or malformed.
-boost::system::result<server_datagram> decode_server_datagram(byte_view datagram) noexcept;
+LIBCHAT_EXPORT boost::system::result<server_datagram> decode_server_datagram(byte_view datagram) noexcept;
 
 /// Writes a server datagram (an empty sender makes a notice). Fails with too_long when it would
 /// exceed 4094 bytes or `out`. Precondition: sender.size() <= 255.
-boost::system::result<std::size_t> encode_server_datagram(std::string_view sender, byte_view text,
-                                                          mutable_byte_view out) noexcept;
+LIBCHAT_EXPORT boost::system::result<std::size_t> encode_server_datagram(std::string_view sender, byte_view text,
+                                                                         mutable_byte_view out) noexcept;
 
 /// Longest chat text a sender with a username of `sender_bytes` bytes can have relayed.
 constexpr std::size_t max_text_bytes(std::size_t sender_bytes) noexcept {

@@ -2,6 +2,8 @@
 // failures to the error codes of the TCRP wire protocol.
 #pragma once
 
+#include "libchat/export.hpp"
+
 #include <boost/system/error_code.hpp>
 
 #include <cstddef>
@@ -24,15 +26,15 @@ enum class errc : std::uint8_t {
 #undef LIBCHAT_ERRC
 };
 
-const boost::system::error_category& libchat_category() noexcept;
+LIBCHAT_EXPORT const boost::system::error_category& libchat_category() noexcept;
 
 inline boost::system::error_code make_error_code(errc e) noexcept {
   return {static_cast<int>(e), libchat_category()};
 }
 
 /// A short snake_case name for an errc, as used in counters and logs ("port_mismatch").
-std::string_view errc_name(errc e) noexcept;
-error_layer layer_of(errc e) noexcept;
+LIBCHAT_EXPORT std::string_view errc_name(errc e) noexcept;
+LIBCHAT_EXPORT error_layer layer_of(errc e) noexcept;
 /// How many errc values there are, counting the unused 0 (for arrays indexed by errc).
 inline constexpr std::size_t errc_count = 1
 #define LIBCHAT_ERRC(layer, name, message) +1
@@ -48,11 +50,11 @@ enum class tcrp_error : std::uint8_t {
 };
 
 /// The code's spelling on the wire ("room_not_found").
-std::string_view wire_name(tcrp_error e) noexcept;
+LIBCHAT_EXPORT std::string_view wire_name(tcrp_error e) noexcept;
 /// The HTTP-like status that accompanies the code (404 for room_not_found).
-int http_status(tcrp_error e) noexcept;
+LIBCHAT_EXPORT int http_status(tcrp_error e) noexcept;
 /// Parses a wire name; returns false for an unknown name.
-bool parse_wire_name(std::string_view name, tcrp_error& out) noexcept;
+LIBCHAT_EXPORT bool parse_wire_name(std::string_view name, tcrp_error& out) noexcept;
 
 }  // namespace libchat
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "libchat/error.hpp"
+#include "libchat/export.hpp"
 
 #include <boost/system/result.hpp>
 
@@ -27,8 +28,8 @@ struct room_request {
 /// Parses a request payload. Unknown keys are ignored; a duplicate key, a missing or invalid
 /// username, a password that is not a string (or null), or anything that is not one JSON object is
 /// an error (every one of them answered with bad_request).
-boost::system::result<room_request> parse_room_request(std::string_view payload);
-std::string encode_room_request(const room_request& request);
+LIBCHAT_EXPORT boost::system::result<room_request> parse_room_request(std::string_view payload);
+LIBCHAT_EXPORT std::string encode_room_request(const room_request& request);
 
 /// State 1, status 202: the server took the request and is working on it.
 struct accepted_response {
@@ -51,20 +52,21 @@ struct completion_response {
   std::optional<std::uint64_t> session;
 };
 
-std::string encode_accepted(const accepted_response& r);
-std::string encode_error(const error_response& r);
-std::string encode_completion(const completion_response& r);
+LIBCHAT_EXPORT std::string encode_accepted(const accepted_response& r);
+LIBCHAT_EXPORT std::string encode_error(const error_response& r);
+LIBCHAT_EXPORT std::string encode_completion(const completion_response& r);
 
 /// Client side: parses a state-1 payload into either form. A status that disagrees with the
 /// error code, or an unknown error code, is accepted as internal_error so that a newer server's
 /// codes still reach the user with their message.
-boost::system::result<std::variant<accepted_response, error_response>> parse_response(std::string_view payload);
+LIBCHAT_EXPORT boost::system::result<std::variant<accepted_response, error_response>> parse_response(
+    std::string_view payload);
 /// Client side: parses a successful state-2 payload (status 200 or 201).
-boost::system::result<completion_response> parse_completion(std::string_view payload);
+LIBCHAT_EXPORT boost::system::result<completion_response> parse_completion(std::string_view payload);
 /// Client side: parses any state-2 payload. A request can still fail after it was accepted (a
 /// wrong password is found only after hashing; a name can be taken meanwhile): the completion
 /// then carries an error in the same shape as a state-1 error.
-boost::system::result<std::variant<completion_response, error_response>> parse_final_response(
+LIBCHAT_EXPORT boost::system::result<std::variant<completion_response, error_response>> parse_final_response(
     std::string_view payload);
 
 }  // namespace libchat

@@ -4,6 +4,7 @@
 // Single-threaded by contract, like room.
 #pragma once
 
+#include "libchat/export.hpp"
 #include "libchat/room_output.hpp"
 
 #include <chrono>
@@ -18,7 +19,7 @@ struct lobby_limits {
   std::chrono::milliseconds inactivity_timeout{60'000};
 };
 
-class lobby {
+class LIBCHAT_EXPORT lobby {
  public:
   explicit lobby(const lobby_limits& limits) : limits_(limits) {}
 

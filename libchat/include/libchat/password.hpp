@@ -3,6 +3,9 @@
 // default cost on a 2-core machine): callers run it off their I/O threads.
 #pragma once
 
+#include "libchat/export.hpp"
+#include "libchat/random.hpp"
+
 #include <array>
 #include <cstdint>
 #include <string_view>
@@ -21,9 +24,10 @@ struct password_hash {
   std::array<std::uint8_t, 32> key{};
 };
 
-/// Hashes with a fresh random salt. Thread-safe.
-password_hash hash_password(std::string_view password, const password_params& params);
+/// Hashes with a fresh salt from `random`. Thread-safe with system_random().
+LIBCHAT_EXPORT password_hash hash_password(std::string_view password, const password_params& params,
+                                           random_source& random = system_random());
 /// Recomputes with the stored salt and parameters and compares in constant time. Thread-safe.
-bool verify_password(std::string_view password, const password_hash& stored);
+LIBCHAT_EXPORT bool verify_password(std::string_view password, const password_hash& stored);
 
 }  // namespace libchat

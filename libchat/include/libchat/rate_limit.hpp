@@ -2,6 +2,7 @@
 // limits use them; tests drive them with a fake clock).
 #pragma once
 
+#include "libchat/export.hpp"
 #include "libchat/time.hpp"
 
 #include <algorithm>
@@ -17,7 +18,7 @@ struct rate_limit {
   bool unlimited() const noexcept { return per_second <= 0; }
 };
 
-class token_bucket {
+class LIBCHAT_EXPORT token_bucket {
  public:
   token_bucket() = default;
   /// Starts full.

@@ -4,12 +4,14 @@
 // datagram with a high counter must never move the window.
 #pragma once
 
+#include "libchat/export.hpp"
+
 #include <array>
 #include <cstdint>
 
 namespace libchat {
 
-class replay_window {
+class LIBCHAT_EXPORT replay_window {
  public:
   /// Counters this far behind the highest one accepted are still accepted once (RFC 6479: the
   /// bitmap minus one block).

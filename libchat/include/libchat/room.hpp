@@ -5,6 +5,7 @@
 
 #include "libchat/address.hpp"
 #include "libchat/datagram.hpp"
+#include "libchat/export.hpp"
 #include "libchat/password.hpp"
 #include "libchat/rate_limit.hpp"
 #include "libchat/room_output.hpp"
@@ -43,9 +44,11 @@ struct issued_token {
 /// Makes the datagram channel of an encrypted member, given its session id.
 using channel_maker = std::function<std::unique_ptr<secure_channel>(std::uint64_t session_id)>;
 
-class room {
+class LIBCHAT_EXPORT room {
  public:
-  room(std::string name, std::optional<password_hash> password, const room_limits& limits);
+  /// `random` issues the members' tokens; it must outlive the room (system_random() does).
+  room(std::string name, std::optional<password_hash> password, const room_limits& limits,
+       random_source& random = system_random());
 
   const std::string& name() const noexcept { return name_; }
   /// True once the host left or was removed, or shutdown() ran. A closed room admits nobody and
@@ -126,6 +129,7 @@ class room {
   std::string name_;
   std::optional<password_hash> password_;
   room_limits limits_;
+  random_source* random_;
   std::vector<member> members_;
   std::unordered_map<std::uint64_t, std::uint32_t> by_token_;  // token index → position in members_
   std::uint64_t host_token_ = 0;

@@ -5,6 +5,7 @@
 #include "libchat/address.hpp"
 #include "libchat/bytes.hpp"
 #include "libchat/error.hpp"
+#include "libchat/export.hpp"
 #include "libchat/time.hpp"
 
 #include <string_view>
@@ -53,7 +54,7 @@ constexpr std::string_view room_event_kind_name(room_event::kind k) noexcept {
 }
 
 /// The adapter's side of a room. Implementations must not call back into the room.
-class room_output {
+class LIBCHAT_EXPORT room_output {
  public:
   /// Sends one server→client datagram. The bytes are valid only during the call.
   virtual void send(const peer_address& to, byte_view datagram) = 0;

@@ -12,6 +12,7 @@
 
 #include "libchat/bytes.hpp"
 #include "libchat/error.hpp"
+#include "libchat/export.hpp"
 #include "libchat/replay_window.hpp"
 
 #include <boost/system/result.hpp>
@@ -30,7 +31,7 @@ inline constexpr std::uint64_t max_datagrams_per_key = std::uint64_t{1} << 26;
 
 enum class channel_role : std::uint8_t { client, server };
 
-class secure_channel {
+class LIBCHAT_EXPORT secure_channel {
  public:
   ~secure_channel();
   secure_channel(const secure_channel&) = delete;
@@ -72,7 +73,7 @@ class secure_channel {
 /// The two datagram keys of one server-side session, from a completed handshake: a small copyable
 /// handle (the secrets stay in one SecByteBlock-backed object) that makes the session's channel once
 /// the room has assigned its session id.
-class session_keys {
+class LIBCHAT_EXPORT session_keys {
  public:
   std::unique_ptr<secure_channel> make_channel(std::uint64_t session_id) const;
 

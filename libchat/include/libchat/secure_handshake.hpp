@@ -7,7 +7,9 @@
 
 #include "libchat/bytes.hpp"
 #include "libchat/error.hpp"
+#include "libchat/export.hpp"
 #include "libchat/handshake.hpp"
+#include "libchat/random.hpp"
 #include "libchat/secure_channel.hpp"
 
 #include <boost/system/result.hpp>
@@ -28,21 +30,21 @@ using public_key = std::array<std::uint8_t, x25519_key_bytes>;
 inline constexpr std::string_view handshake_protocol_name = "libchat/1 Noise_NK_25519_AESGCM_SHA256";
 
 /// "SHA256:" and the unpadded base64 (standard alphabet, as OpenSSH prints it) of SHA-256(key).
-std::string key_fingerprint(const public_key& key);
+LIBCHAT_EXPORT std::string key_fingerprint(const public_key& key);
 
 /// The payload of the server's answer to operation 3: {"status": 200, "key": …, "fingerprint": …}.
-std::string encode_server_key_response(const public_key& key);
+LIBCHAT_EXPORT std::string encode_server_key_response(const public_key& key);
 /// Client side: the key from that answer. Fails with missing_field or wrong_field_type (a key that
 /// is not 32 bytes of base64url, or a fingerprint that does not match the key), or weak_key (a
 /// small-order point: nothing must be pinned or sealed to it).
-boost::system::result<public_key> parse_server_key_response(std::string_view payload);
+LIBCHAT_EXPORT boost::system::result<public_key> parse_server_key_response(std::string_view payload);
 
 /// The server's long-term X25519 key pair. The private half never leaves this object except
 /// through save(), for the key file.
-class server_key {
+class LIBCHAT_EXPORT server_key {
  public:
-  /// A fresh key pair from the OS CSPRNG.
-  static server_key generate();
+  /// A fresh key pair: 32 bytes from `random`, clamped as RFC 7748 says.
+  static server_key generate(random_source& random = system_random());
   /// Loads a private key (32 bytes); nullopt if it is not a usable X25519 key.
   static std::optional<server_key> from_private(byte_view private_key);
   ~server_key();
@@ -62,10 +64,10 @@ class server_key {
 };
 
 /// True if a request payload is an encrypted one ({"e": …, "ct": …}) rather than plaintext JSON.
-bool is_sealed_request(std::string_view payload);
+LIBCHAT_EXPORT bool is_sealed_request(std::string_view payload);
 
 /// The server's half of one handshake.
-class server_handshake {
+class LIBCHAT_EXPORT server_handshake {
  public:
   /// `operation` and `room` are the request frame's; they are bound into the transcript.
   /// `ephemeral_private` fixes the server's ephemeral key (test vectors only).
@@ -92,7 +94,7 @@ class server_handshake {
 };
 
 /// The client's half of one handshake.
-class client_handshake {
+class LIBCHAT_EXPORT client_handshake {
  public:
   /// `server` is the server's static public key, already checked against the pin.
   /// `ephemeral_private` fixes the client's ephemeral key (test vectors only).

@@ -29,6 +29,7 @@
 #include "libchat/address_limits.hpp"
 #include "libchat/bytes.hpp"
 #include "libchat/error.hpp"
+#include "libchat/export.hpp"
 #include "libchat/handshake.hpp"
 #include "libchat/password.hpp"
 #include "libchat/room.hpp"
@@ -54,13 +55,13 @@ enum class refusal : std::uint8_t {
 };
 
 /// The refusal's snake_case name, as logs write it ("rooms_per_ip").
-std::string_view refusal_name(refusal r) noexcept;
+LIBCHAT_EXPORT std::string_view refusal_name(refusal r) noexcept;
 /// The TCRP error it answers with.
-tcrp_error refusal_error(refusal r) noexcept;
+LIBCHAT_EXPORT tcrp_error refusal_error(refusal r) noexcept;
 
 /// What an address may hold, as the exchange asks for it. chat-server implements this around a
 /// libchat::address_limits under its lock, with its clock; tests implement it as they like.
-class admission_ledger {
+class LIBCHAT_EXPORT admission_ledger {
  public:
   using resource = address_resource;
   /// False when the address holds as many of `what` as it may.
@@ -151,7 +152,7 @@ struct exchange_outcome {
   std::string username;       ///< once the request was read
 };
 
-class server_exchange {
+class LIBCHAT_EXPORT server_exchange {
  public:
   /// `key`: the server's static key, for sealed requests and operation 3.
   /// `client`: the client's IP address as the TCP connection shows it (or, forwarded, as the

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "libchat/bytes.hpp"
+#include "libchat/export.hpp"
 #include "libchat/limits.hpp"
 
 #include <boost/system/error_code.hpp>
@@ -48,20 +49,20 @@ struct tcrp_header {
 
 /// Reads the 32 header bytes as they are. A size field too large for 64 bits reads as
 /// UINT64_MAX, which exceeds every limit.
-tcrp_header decode_header(std::span<const std::uint8_t, tcrp_header_size> in) noexcept;
+LIBCHAT_EXPORT tcrp_header decode_header(std::span<const std::uint8_t, tcrp_header_size> in) noexcept;
 
 /// Checks a header against what `direction` accepts and against `max_payload`: the room name is
 /// not empty (except in an error response), the operation and state are known, the payload fits.
-[[nodiscard]] boost::system::error_code check_header(const tcrp_header& header, tcrp_direction direction,
+[[nodiscard]] LIBCHAT_EXPORT boost::system::error_code check_header(const tcrp_header& header, tcrp_direction direction,
                                                      std::size_t max_payload) noexcept;
 
 /// Writes a header. Precondition: payload_size < 2^64 (always true here).
-void encode_header(const tcrp_header& header, std::span<std::uint8_t, tcrp_header_size> out) noexcept;
+LIBCHAT_EXPORT void encode_header(const tcrp_header& header, std::span<std::uint8_t, tcrp_header_size> out) noexcept;
 
 /// Encodes a whole frame (header, room name, payload). The room name may be empty only in an
 /// error reply to a request whose header could not be accepted (see docs/protocol.md).
 /// Precondition: room.size() <= 255.
-std::vector<std::uint8_t> encode_frame(std::uint8_t operation, frame_state state, std::string_view room,
-                                       std::string_view payload);
+LIBCHAT_EXPORT std::vector<std::uint8_t> encode_frame(std::uint8_t operation, frame_state state, std::string_view room,
+                                                      std::string_view payload);
 
 }  // namespace libchat

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "libchat/error.hpp"
+#include "libchat/export.hpp"
 #include "libchat/tcrp.hpp"
 
 #include <optional>
@@ -18,7 +19,7 @@
 
 namespace libchat {
 
-class tcrp_reader {
+class LIBCHAT_EXPORT tcrp_reader {
  public:
   enum class status { need_more, frame_ready, failed };
 

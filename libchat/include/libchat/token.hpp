@@ -3,6 +3,9 @@
 // (16 bytes): 32 printable characters, 192 bits of which 128 are secret.
 #pragma once
 
+#include "libchat/export.hpp"
+#include "libchat/random.hpp"
+
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -19,14 +22,14 @@ struct member_token {
   std::array<std::uint8_t, token_secret_bytes> secret{};
 };
 
-/// A token from the operating system's CSPRNG. Thread-safe.
-member_token generate_token();
+/// A fresh token: 24 bytes from `random` (index, then secret). Thread-safe with system_random().
+LIBCHAT_EXPORT member_token generate_token(random_source& random = system_random());
 
-std::string token_text(const member_token& token);
+LIBCHAT_EXPORT std::string token_text(const member_token& token);
 /// Parses the 32-character form; nullopt for anything else.
-std::optional<member_token> parse_token(std::string_view text) noexcept;
+LIBCHAT_EXPORT std::optional<member_token> parse_token(std::string_view text) noexcept;
 
 /// Compares the secrets in time independent of where they differ.
-bool same_secret(const member_token& a, const member_token& b) noexcept;
+LIBCHAT_EXPORT bool same_secret(const member_token& a, const member_token& b) noexcept;
 
 }  // namespace libchat
