@@ -81,6 +81,7 @@ void print_json_handshake_error(const handshake_error& error) {
   json::object event{{"type", "error"}, {"error", error.code}};
   if (error.what == handshake_error::kind::refused) event["status"] = libchat::http_status(error.refusal);
   event["message"] = error.message;
+  if (error.unauthenticated) event["unauthenticated"] = true;
   emit(event);
 }
 

@@ -5,7 +5,9 @@
 //   {"type":"message","from":…,"text":…,"time":"2026-11-24T10:00:00.123Z"}
 //   {"type":"notice","event":…, every other field of the notice, "time":…}
 //   {"type":"error","error":CODE,"message":…}    (a refused handshake also has "status"; a server
-//                                                 key that is not the pinned one: server_key_mismatch)
+//                                                 key that is not the pinned one: server_key_mismatch;
+//                                                 a reply that could not be authenticated also has
+//                                                 "unauthenticated":true)
 //   {"type":"closed","reason":"left"|"room_closed"|"timeout"|"server_shutdown"|"server_silent"|
 //                             "key_limit"}
 #pragma once

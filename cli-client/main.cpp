@@ -3,6 +3,7 @@
 #include "exit_codes.hpp"
 #include "handshake.hpp"
 #include "json_mode.hpp"
+#include "known_servers.hpp"
 #include "options.hpp"
 #include "plain_mode.hpp"
 #include "prompts.hpp"
@@ -48,7 +49,33 @@ std::optional<std::string> advice(const client_options& options, const handshake
   return std::nullopt;
 }
 
+// "No key here" (operation 3 refused) is what an old plaintext-only server says, and what anyone
+// in the path says who wants the user to turn encryption off. From a server whose key this
+// client knows, it is the latter: a failed handshake (exit 3), and no word of --insecure.
+std::optional<handshake_error> unauthenticated_key_refusal(const client_options& options,
+                                                           const handshake_error& error) {
+  if (error.code != "no_server_key") return std::nullopt;
+  const std::optional<std::string> pinned = pinned_fingerprint(options);
+  if (!pinned) return std::nullopt;
+  handshake_error suspicious = error;
+  suspicious.what = handshake_error::kind::network;
+  suspicious.unauthenticated = true;
+  suspicious.message = "the server at " + server_id(options.host, options.port) +
+                       " answered that it has no key, but its key is pinned (" + *pinned +
+                       "): the reply could not be authenticated, so someone may be intercepting the connection. "
+                       "Nothing secret was sent";
+  return suspicious;
+}
+
 int report_handshake_error(const client_options& options, const handshake_error& original) {
+  if (auto suspicious = unauthenticated_key_refusal(options, original)) {
+    if (options.json) {
+      print_json_handshake_error(*suspicious);
+    } else {
+      std::cerr << "chat-client: " << neutralise(suspicious->message) << '\n';
+    }
+    return exit_code::network;
+  }
   const bool refused = original.what == handshake_error::kind::refused;
   handshake_error error = original;
   const std::optional<std::string> explained = advice(options, original);

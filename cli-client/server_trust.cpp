@@ -36,7 +36,25 @@ void remark(std::vector<std::string>& remarks, const std::string& text) {
   remarks.push_back(text);
 }
 
+std::optional<std::string> known_servers_path(const client_options& options, const char* home) {
+  if (options.known_servers) return options.known_servers;
+  return default_known_servers_path(std::getenv("XDG_CONFIG_HOME"), home);
+}
+
 }  // namespace
+
+std::optional<std::string> pinned_fingerprint(const client_options& options) {
+  if (options.server_key) return options.server_key;
+  const std::optional<std::string> path = known_servers_path(options, home_directory());
+  if (!path) return std::nullopt;
+  std::string error;
+  const std::optional<std::string> text = read_known_servers(*path, error);
+  if (!text) return std::nullopt;
+  // Any fingerprint that no line has: a server with lines reports its first one as the pin.
+  const pin_check check = check_pin(parse_known_servers(*text), server_id(options.host, options.port), "");
+  if (check.status == pin_status::unknown) return std::nullopt;
+  return check.pinned.fingerprint;
+}
 
 std::optional<int> trust_server_key(const client_options& options, const libchat::public_key& key,
                                     std::vector<std::string>& remarks) {
@@ -54,8 +72,7 @@ std::optional<int> trust_server_key(const client_options& options, const libchat
   }
 
   const char* home = home_directory();
-  std::optional<std::string> path = options.known_servers;
-  if (!path) path = default_known_servers_path(std::getenv("XDG_CONFIG_HOME"), home);
+  const std::optional<std::string> path = known_servers_path(options, home);
   if (!path) {
     return fail(options, exit_code::usage, "known_servers",
                 "there is no HOME or XDG_CONFIG_HOME to keep the known-servers file in; give --known-servers "

@@ -20,4 +20,10 @@ namespace chat_cli {
 std::optional<int> trust_server_key(const client_options& options, const libchat::public_key& key,
                                     std::vector<std::string>& remarks);
 
+/// The fingerprint this client expects from the server (--server-key, or the known-servers
+/// file's first line for it), if any. A server that has one must never be answered by suggesting
+/// plaintext: a reply that says "I have no key" comes from someone else at its address. Reads
+/// the file silently; nullopt if it cannot.
+std::optional<std::string> pinned_fingerprint(const client_options& options);
+
 }  // namespace chat_cli

@@ -59,8 +59,10 @@ class counting_ledger final : public libchat::admission_ledger {
     FUZZ_CHECK(held[index(what)] > 0, "released a resource it did not hold: " + std::to_string(index(what)));
     --held[index(what)];
   }
-  bool may_try_password(const libchat::ip_address&, std::string_view) override {
-    return in_.ConsumeIntegralInRange<int>(0, 7) != 7;
+  libchat::password_budget may_try_password(const libchat::ip_address&, std::string_view) override {
+    const int pick = in_.ConsumeIntegralInRange<int>(0, 15);
+    return pick == 15 ? libchat::password_budget::client_spent
+                      : pick == 14 ? libchat::password_budget::room_spent : libchat::password_budget::open;
   }
   void password_failed(const libchat::ip_address&, std::string_view) override {}
 

@@ -29,7 +29,7 @@ void address_gate::release(resource what, const libchat::ip_address& ip) {
   limits_.release(what, ip, now());
 }
 
-bool address_gate::may_try_password(const libchat::ip_address& ip, std::string_view room) {
+libchat::password_budget address_gate::may_try_password(const libchat::ip_address& ip, std::string_view room) {
   std::lock_guard lock(mutex_);
   return limits_.may_try_password(ip, room, now());
 }

@@ -111,6 +111,15 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
        "joins to that room are refused (rate_limited) without hashing anything.")
       ("password-window", po::value<long>()->default_value(c.per_address.password_window.count()),
        "Seconds over which --password-failures counts.")
+      ("room-password-failures", po::value<unsigned>()->default_value(c.per_address.room_password_failures),
+       "Wrong passwords one room accepts from all addresses together within --room-password-window "
+       "(0: no such limit); then every join to it with a password is refused (rate_limited) without "
+       "hashing, so that guesses spread over many addresses stop too.")
+      ("room-password-window", po::value<long>()->default_value(c.per_address.room_password_window.count()),
+       "Seconds over which --room-password-failures counts.")
+      ("ipv6-prefix", po::value<unsigned>()->default_value(c.per_address.ipv6_prefix),
+       "Every per-address limit counts an IPv6 client by this prefix of its address (1-128; 64: a "
+       "host or a LAN usually owns a whole /64). IPv4 clients are counted by their address.")
       ("lobby-max-members", po::value<std::size_t>()->default_value(c.lobby.max_members),
        "Addresses the lobby relays to at once.")
       ("chat-rate", po::value<double>()->default_value(c.room.chat.per_second),
@@ -188,6 +197,7 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
                   in_range<std::size_t>(vm, "max-handshakes-per-ip", 1, 1'000'000) &&
                   in_range<double>(vm, "handshake-rate", 0, 1e6) && in_range<double>(vm, "handshake-burst", 0, 1e6) &&
                   in_range<std::size_t>(vm, "max-rooms-per-ip", 1, 10'000'000) &&
+                  in_range<unsigned>(vm, "ipv6-prefix", 1, 128) &&
                   in_range<std::size_t>(vm, "max-tokens-per-ip", 1, 100'000'000) &&
                   in_range<double>(vm, "chat-rate", 0, 1e6) && in_range<double>(vm, "chat-burst", 0, 1e6) &&
                   in_range<double>(vm, "join-rate", 0, 1e6) && in_range<double>(vm, "join-burst", 0, 1e6) &&
@@ -230,6 +240,10 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
   c.per_address.tokens = vm["max-tokens-per-ip"].as<std::size_t>();
   c.per_address.password_failures = std::max(1u, vm["password-failures"].as<unsigned>());
   c.per_address.password_window = std::chrono::seconds(std::max(1L, vm["password-window"].as<long>()));
+  c.per_address.room_password_failures = vm["room-password-failures"].as<unsigned>();
+  c.per_address.room_password_window =
+      std::chrono::seconds(std::max(1L, vm["room-password-window"].as<long>()));
+  c.per_address.ipv6_prefix = vm["ipv6-prefix"].as<unsigned>();
   c.room.chat = {vm["chat-rate"].as<double>(), std::max(1.0, vm["chat-burst"].as<double>())};
   c.room.joins = {vm["join-rate"].as<double>(), std::max(1.0, vm["join-burst"].as<double>())};
   c.lobby.inactivity_timeout = c.room.inactivity_timeout;

@@ -144,14 +144,15 @@ server_action server_exchange::after_accepted() {
   // pass the budget's last try.
   if (request_.password && !take(admission_ledger::resource::hash))
     return refuse(refusal::hash_per_ip, frame_state::completion);
-  if (!ledger_.may_try_password(client_, room_)) {
-    // Refused without hashing: guessing costs the guesser time, not the server CPU.
-    return refuse(refusal::password_failures, frame_state::completion);
+  // Refused without hashing: guessing costs the guesser time, not the server CPU.
+  switch (ledger_.may_try_password(client_, room_)) {
+    case password_budget::open: break;
+    case password_budget::client_spent: return refuse(refusal::password_failures, frame_state::completion);
+    case password_budget::room_spent: return refuse(refusal::room_password_failures, frame_state::completion);
   }
-  if (!request_.password) {
-    ledger_.password_failed(client_, room_);
-    return refuse(refusal::password_needed, frame_state::completion);
-  }
+  // A join without a password guesses nothing, so it spends no one's budget (charging the room
+  // for it would let anyone lock a room's door for free).
+  if (!request_.password) return refuse(refusal::password_needed, frame_state::completion);
   step_ = step::verifying;
   return {.what = server_action::kind::verify_password,
           .password = *request_.password,

@@ -173,11 +173,12 @@ TEST_CASE("joins to a protected room: the password is checked before name and ca
     CHECK(t.step_line() == "read find_room write verify admit write-last close");
     CHECK(t.outcome.what == outcome_kind::joined);
   }
-  SECTION("no password: refused without hashing, and counted") {
+  SECTION("no password: refused without hashing, and charged to no one's budget") {
     const auto t = w.run(request(join_op, "den", "bob"));
     CHECK(t.step_line() == "read find_room write write-last close");
     check_refused(t, refusal::password_needed, frame_state::completion);
-    CHECK(w.ledger.limits.password_entries() == 1);
+    CHECK(w.ledger.limits.password_entries() == 0);
+    CHECK(w.ledger.limits.room_password_entries() == 0);
   }
   SECTION("a wrong password, even with a taken name") {
     const auto t = w.run(request(join_op, "den", "host", "guess"));

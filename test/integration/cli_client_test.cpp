@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include <unistd.h>
@@ -156,10 +157,13 @@ TEST_CASE("json mode: one message per line in, one JSON object per event out", "
 namespace {
 
 // A fake server on loopback that answers operation 3 with the key it is given (any 32 bytes, as
-// an impostor at the server's address could) and counts what else arrives.
+// an impostor at the server's address could), or with a plaintext error payload as an old
+// plaintext-only server would (and as a man in the middle can), and counts what else arrives.
 class fake_key_server {
  public:
-  explicit fake_key_server(const libchat::public_key& key) : key_(key) {
+  explicit fake_key_server(const libchat::public_key& key)
+      : fake_key_server(libchat::encode_server_key_response(key)) {}
+  explicit fake_key_server(std::string key_reply) : key_reply_(std::move(key_reply)) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -194,8 +198,7 @@ class fake_key_server {
         std::vector<std::uint8_t> body(header[0] + std::min<std::uint64_t>(size, 65536));
         if (read_exactly(c, body) && header[1] == static_cast<std::uint8_t>(libchat::operation::server_key)) {
           ++key_requests_;
-          const auto reply = libchat::encode_frame(header[1], libchat::frame_state::response, {},
-                                                   libchat::encode_server_key_response(key_));
+          const auto reply = libchat::encode_frame(header[1], libchat::frame_state::response, {}, key_reply_);
           (void)::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
         } else {
           ++other_requests_;
@@ -215,7 +218,7 @@ class fake_key_server {
     return true;
   }
 
-  libchat::public_key key_;
+  std::string key_reply_;
   int fd_ = -1;
   std::uint16_t port_ = 0;
   std::atomic<bool> stop_{false};
@@ -262,4 +265,60 @@ TEST_CASE("chat-client refuses a small-order server key and pins nothing", "[int
       std::filesystem::remove_all(home, ignored);
     }
   }
+}
+
+// Issue 10, item 4. "This server has no key" (a plaintext bad_request to operation 3) is what an
+// old plaintext-only server says, so chat-client suggests --insecure. But from a server whose key
+// is pinned it can only come from someone in the path who wants the user to send their name and
+// password in clear: a failed handshake, and not a word of --insecure.
+TEST_CASE("chat-client does not suggest plaintext when a pinned server says it has no key", "[integration][cli]") {
+  const std::string old_server_reply =
+      libchat::encode_error({libchat::tcrp_error::bad_request, "unknown operation"});
+  fake_key_server fake(old_server_reply);
+  char dir[] = "/tmp/chat-client-home-XXXXXX";
+  REQUIRE(::mkdtemp(dir));
+  const std::filesystem::path home = dir;
+  const std::string server = "127.0.0.1:" + std::to_string(fake.port());
+  const std::string pin = "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU";
+  const std::filesystem::path known = home / "known_servers";
+  const auto run_with = [&](std::vector<std::string> extra, bool json) {
+    std::vector<std::string> args{"--server", server, "--create", "lobby", "--name", "alice"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    if (json) args.insert(args.begin(), "--json");
+    return run_client(args, {"HOME=" + home.string(), "XDG_CONFIG_HOME"});
+  };
+
+  SECTION("unknown server: an old one, so --insecure is the way (exit 1, refused)") {
+    const auto run = run_with({"--known-servers", known.string()}, false);
+    INFO("stderr: " << run.err);
+    CHECK(run.exit_code == 1);
+    CHECK(run.err.find("--insecure") != std::string::npos);
+  }
+  for (const bool json : {false, true}) {
+    SECTION(std::string("pinned in the known-servers file") + (json ? ", --json" : "")) {
+      {
+        std::ofstream f(known);
+        f << server << ' ' << pin << '\n';
+      }
+      const auto run = run_with({"--known-servers", known.string()}, json);
+      const std::string& said = json ? run.out : run.err;
+      INFO("stdout: " << run.out << "\nstderr: " << run.err);
+      CHECK(run.exit_code == 3);
+      CHECK(line_count(said) == 1);
+      CHECK(said.find("--insecure") == std::string::npos);
+      CHECK(said.find("could not be authenticated") != std::string::npos);
+      CHECK(said.find(pin) != std::string::npos);
+      if (json) CHECK(said.find(R"("unauthenticated":true)") != std::string::npos);
+    }
+  }
+  SECTION("pinned with --server-key") {
+    const auto run = run_with({"--server-key", pin}, false);
+    INFO("stderr: " << run.err);
+    CHECK(run.exit_code == 3);
+    CHECK(run.err.find("--insecure") == std::string::npos);
+    CHECK(run.err.find("could not be authenticated") != std::string::npos);
+  }
+  CHECK(fake.other_requests() == 0);  // nothing was sent in clear
+  std::error_code ignored;
+  std::filesystem::remove_all(home, ignored);
 }

@@ -16,11 +16,29 @@
 namespace chat_test {
 namespace {
 
-sockaddr_in loopback(const std::string& ip, std::uint16_t port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  if (::inet_pton(AF_INET, ip.c_str(), &a.sin_addr) != 1) throw std::runtime_error("bad address " + ip);
+// An IPv4 or (with a ':') IPv6 address and port.
+struct socket_address {
+  sockaddr_storage storage{};
+  socklen_t size = 0;
+  int family() const { return storage.ss_family; }
+  const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage); }
+};
+
+socket_address loopback(const std::string& ip, std::uint16_t port) {
+  socket_address a;
+  if (ip.find(':') != std::string::npos) {
+    auto& v6 = reinterpret_cast<sockaddr_in6&>(a.storage);
+    v6.sin6_family = AF_INET6;
+    v6.sin6_port = htons(port);
+    if (::inet_pton(AF_INET6, ip.c_str(), &v6.sin6_addr) != 1) throw std::runtime_error("bad address " + ip);
+    a.size = sizeof v6;
+  } else {
+    auto& v4 = reinterpret_cast<sockaddr_in&>(a.storage);
+    v4.sin_family = AF_INET;
+    v4.sin_port = htons(port);
+    if (::inet_pton(AF_INET, ip.c_str(), &v4.sin_addr) != 1) throw std::runtime_error("bad address " + ip);
+    a.size = sizeof v4;
+  }
   return a;
 }
 
@@ -33,11 +51,11 @@ bool wait_readable(int fd, std::chrono::milliseconds timeout) {
 
 std::vector<frame> tcrp_exchange(std::uint16_t port, const std::vector<std::uint8_t>& bytes,
                                  const std::string& source_ip, std::chrono::milliseconds timeout) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   const auto source = loopback(source_ip, 0);
-  const auto server = loopback("127.0.0.1", port);
-  if (::bind(fd, reinterpret_cast<const sockaddr*>(&source), sizeof source) != 0 ||
-      ::connect(fd, reinterpret_cast<const sockaddr*>(&server), sizeof server) != 0) {
+  // From an IPv6 source, to the server's IPv6 loopback (it must listen on :: or ::1).
+  const auto server = loopback(source.family() == AF_INET6 ? "::1" : "127.0.0.1", port);
+  const int fd = ::socket(source.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (::bind(fd, source.get(), source.size) != 0 || ::connect(fd, server.get(), server.size) != 0) {
     ::close(fd);
     throw std::runtime_error("cannot connect to the server");
   }
@@ -105,7 +123,7 @@ handshake_result handshake(std::uint16_t port, libchat::operation op, const std:
 udp_peer::udp_peer(std::uint16_t server_port, const std::string& ip) : server_port_(server_port) {
   fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   const auto local = loopback(ip, 0);
-  if (::bind(fd_, reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0)
+  if (::bind(fd_, local.get(), local.size) != 0)
     throw std::runtime_error("cannot bind UDP to " + ip);
 }
 
@@ -125,7 +143,7 @@ std::uint16_t udp_peer::local_port() const {
 
 void udp_peer::send_raw(const std::vector<std::uint8_t>& datagram) {
   const auto server = loopback("127.0.0.1", server_port_);
-  ::sendto(fd_, datagram.data(), datagram.size(), 0, reinterpret_cast<const sockaddr*>(&server), sizeof server);
+  ::sendto(fd_, datagram.data(), datagram.size(), 0, server.get(), server.size);
 }
 
 void udp_peer::send(const std::string& room, const std::string& token, const std::string& message) {

@@ -1,8 +1,16 @@
-// What the handshake port gives out per client IP address: handshakes in progress and their rate,
-// rooms hosted, tokens held, password hashes in flight, and wrong passwords per room. Plain state
-// with time passed in; not thread-safe (the server holds one lock around it, on the handshake path
-// only, never the relay's). Entries that hold nothing are forgotten, and the table has a hard cap,
-// so that addresses cannot grow it without bound.
+// What the handshake port gives out per client: handshakes in progress and their rate, rooms
+// hosted, tokens held, password hashes in flight, and wrong passwords per room. A client is an
+// IPv4 address, or an IPv6 prefix (a /64 by default: one host or one LAN usually owns a whole
+// one, so counting single IPv6 addresses would make every limit unlimited). Plain state with time
+// passed in; not thread-safe (the server holds one lock around it, on the handshake path only,
+// never the relay's).
+//
+// Every table is bounded, and every bound is kept in O(1): a client that holds nothing is
+// forgotten at once if its handshake rate has recovered, else it waits in an age-ordered list and
+// is the first forgotten when the table is full (its rate then starts afresh, which costs an
+// attacker more addresses than it saves). Wrong passwords are remembered the same way, oldest
+// first out. A table full of clients that all hold something (real handshakes, rooms, tokens)
+// refuses new ones: those are bounded by the server's own limits.
 #pragma once
 
 #include "libchat/address.hpp"
@@ -12,6 +20,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <list>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -23,13 +32,25 @@ struct address_limit_config {
   rate_limit handshake_rate{20, 40};  ///< new handshakes per second, per address (a join is two)
   std::size_t rooms = 16;             ///< rooms hosted at once, per address
   std::size_t tokens = 256;           ///< tokens held at once, per address (NAT-friendly)
-  unsigned password_failures = 5;     ///< wrong passwords per (address, room) ...
+  unsigned password_failures = 5;     ///< wrong passwords per (client, room) ...
   std::chrono::seconds password_window{300};  ///< ... within this window, then no more tries
-  std::size_t tracked = 65536;                ///< addresses tracked at most
+  /// Wrong passwords per room from all clients together, within room_password_window: guesses
+  /// spread over many addresses stop there too (0: no such limit).
+  unsigned room_password_failures = 30;
+  std::chrono::seconds room_password_window{60};
+  std::size_t tracked = 65536;  ///< clients tracked at most (and as many password entries)
+  unsigned ipv6_prefix = 64;    ///< an IPv6 client is this prefix of its address (1–128)
 };
 
 /// What an address may still hold; reserve one, release it when it ends.
 enum class address_resource : std::uint8_t { room, token, hash };
+
+/// Whether a password may be checked for a room, and if not, whose budget is spent.
+enum class password_budget : std::uint8_t { open, client_spent, room_spent };
+
+/// The client an address counts as: an IPv4 address itself, an IPv6 address with every bit past
+/// `ipv6_prefix` cleared.
+LIBCHAT_EXPORT ip_address counted_client(const ip_address& ip, unsigned ipv6_prefix) noexcept;
 
 class LIBCHAT_EXPORT address_limits {
  public:
@@ -47,19 +68,23 @@ class LIBCHAT_EXPORT address_limits {
   bool reserve(address_resource what, const ip_address& ip, time_point now);
   void release(address_resource what, const ip_address& ip, time_point now);
 
-  /// False while the address has used up its wrong passwords for this room.
-  bool may_try_password(const ip_address& ip, std::string_view room, time_point now);
+  /// Whether the client may try a password for this room now (no hashing before this says so).
+  password_budget may_try_password(const ip_address& ip, std::string_view room, time_point now);
   void password_failed(const ip_address& ip, std::string_view room, time_point now);
 
-  /// Addresses tracked (holding something, or with a handshake rate not yet recovered).
+  /// Clients tracked (holding something, or with a handshake rate not yet recovered).
   std::size_t tracked() const noexcept { return entries_.size(); }
-  /// (address, room) pairs whose wrong passwords are remembered.
-  std::size_t password_entries() const noexcept { return password_tries_.size(); }
+  /// (client, room) pairs whose wrong passwords are remembered.
+  std::size_t password_entries() const noexcept { return client_passwords_.size(); }
+  /// Rooms whose wrong passwords from all clients are remembered.
+  std::size_t room_password_entries() const noexcept { return room_passwords_.size(); }
 
  private:
   struct entry {
     std::size_t handshakes = 0, rooms = 0, tokens = 0, hashes = 0;
     token_bucket rate;
+    bool waiting = false;                   // holds nothing, in idle_ until its rate recovers
+    std::list<ip_address>::iterator place;  // in idle_, while waiting
     bool idle() const noexcept { return handshakes == 0 && rooms == 0 && tokens == 0 && hashes == 0; }
   };
   struct ip_hash {
@@ -67,17 +92,37 @@ class LIBCHAT_EXPORT address_limits {
   };
   using entries = std::unordered_map<ip_address, entry, ip_hash>;
 
-  entry* find_or_add(const ip_address& ip, time_point now);
+  /// Token buckets by key, at most `cap`, the least recently charged forgotten first.
+  class aging_buckets {
+   public:
+    bool can_take(const std::string& key, time_point now);
+    void take(const std::string& key, const rate_limit& limit, std::size_t cap, time_point now);
+    std::size_t size() const noexcept { return buckets_.size(); }
+
+   private:
+    struct bucket {
+      token_bucket tokens;
+      std::list<std::string>::iterator place;
+    };
+    std::unordered_map<std::string, bucket> buckets_;
+    std::list<std::string> order_;  // oldest charge first
+  };
+
+  ip_address client_of(const ip_address& ip) const noexcept { return counted_client(ip, config_.ipv6_prefix); }
+  entry* find_or_add(const ip_address& client, time_point now);
+  entry* find(const ip_address& client);
   std::size_t entry::*counter(address_resource what) const noexcept;
   std::size_t cap(address_resource what) const noexcept;
   void release(const ip_address& ip, std::size_t entry::*counter, time_point now);
-  void forget_if_idle(entries::iterator it, time_point now);
-  void sweep(time_point now);
+  void settle(entries::iterator it, time_point now);
+  void forget_recovered(time_point now);
+  void wake(entry& e);
 
   address_limit_config config_;
   entries entries_;
-  // Wrong passwords by address and room: the key is the address bytes then the room name.
-  std::unordered_map<std::string, token_bucket> password_tries_;
+  std::list<ip_address> idle_;  // clients holding nothing whose rate has not recovered, oldest first
+  aging_buckets client_passwords_;  // key: the client's bytes, then the room name
+  aging_buckets room_passwords_;    // key: the room name
 };
 
 }  // namespace libchat

@@ -67,8 +67,9 @@ class LIBCHAT_EXPORT admission_ledger {
   /// False when the address holds as many of `what` as it may.
   virtual bool reserve(resource what, const ip_address& ip) = 0;
   virtual void release(resource what, const ip_address& ip) = 0;
-  /// False while the address has used up its wrong passwords for `room`.
-  virtual bool may_try_password(const ip_address& ip, std::string_view room) = 0;
+  /// Whether a password for `room` may be checked now: not once the client, or the room, has
+  /// used up its wrong passwords.
+  virtual password_budget may_try_password(const ip_address& ip, std::string_view room) = 0;
   virtual void password_failed(const ip_address& ip, std::string_view room) = 0;
 
  protected:
