@@ -456,6 +456,35 @@ describe('handshake against misbehaving encrypted servers', () => {
     });
   });
 
+  test('"no key here" from a server whose key is pinned is an interception, not an older server', async () => {
+    const old = await fakeServer({ keyAnswer: () => '{"status":400,"error":"bad_request","message":"The request is malformed: unknown operation."}' });
+    const pin = keyFingerprint(x25519KeyPair().publicKey);
+    const file = path.join(temporaryDir(), 'known_servers');
+    writeFileSync(file, `127.0.0.1:${old.port} ${pin}\n`);
+    const store = new KnownServers(file);
+    const attempt = openChatSession({
+      host: '127.0.0.1',
+      port: old.port,
+      operation: 'create',
+      room: 'lobby',
+      username: 'alice',
+      password: 'swordfish',
+      handshakeTimeoutMs: 2000,
+      crypto: encryptedCrypto({ trust: store.trust(), pinned: (server) => store.pinnedFingerprint(server.id) }),
+    });
+    await assert.rejects(attempt, (e: unknown) => {
+      assert.ok(e instanceof HandshakeError && e.code === 'bad_handshake', String(e));
+      assert.equal(e.unauthenticated, true);
+      assert.match(e.message, /could not be authenticated/);
+      assert.ok(e.message.includes(pin));
+      assert.doesNotMatch([e.message, ...e.details].join(' '), /unencrypted/i);
+      return true;
+    });
+    assert.equal(old.seen.roomRequests, 0, 'nothing sent in clear');
+    // Unknown to the store: still an older server, and the advice stands.
+    assert.equal(await new KnownServers(path.join(temporaryDir(), 'none')).pinnedFingerprint(`127.0.0.1:${old.port}`), undefined);
+  });
+
   test('an impostor that does not hold the static key cannot answer (its reply does not verify)', async () => {
     const impostor = x25519KeyPair();
     const fake = await fakeServer({

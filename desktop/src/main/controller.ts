@@ -17,6 +17,7 @@ import {
   type EndReason as SessionEndReason,
   type SessionCrypto,
   type SessionSecurity,
+  type PinnedFingerprint,
   type TrustServerKey,
 } from '../protocol';
 import type { ApiError, ApiResult, ChatEvent, ConnectRequest, RoomInfo, Security, SecurityNotice } from '../shared/api';
@@ -25,7 +26,7 @@ import type { KnownServers } from './known-servers';
 /** Options for every session the controller opens (tests shorten timeouts here). */
 export type SessionDefaults = Pick<ConnectOptions, 'handshakeTimeoutMs' | 'keepalive' | 'transport' | 'clock'> & {
   /** Options of encrypted sessions (tests only: fixed keys, counters). */
-  encryption?: Omit<EncryptedCryptoOptions, 'trust'>;
+  encryption?: Omit<EncryptedCryptoOptions, 'trust' | 'pinned'>;
 };
 
 export interface ControllerOptions {
@@ -136,8 +137,10 @@ export class ChatController {
       }
     }
     let trust: TrustServerKey;
-    if (this.knownServers) {
-      trust = this.knownServers.trust(expected);
+    const store = this.knownServers;
+    const pinned: PinnedFingerprint = async (server) => expected ?? (await store?.pinnedFingerprint(server.id));
+    if (store) {
+      trust = store.trust(expected);
     } else if (expected !== undefined) {
       const wanted = expected;
       trust = async (server, key) => {
@@ -158,7 +161,7 @@ export class ChatController {
         details: ["Enter the server's key fingerprint under Advanced: chat-server prints it when it starts."],
       };
     }
-    return encryptedCrypto({ ...this.defaults.encryption, trust });
+    return encryptedCrypto({ ...this.defaults.encryption, trust, pinned });
   }
 
   async send(raw: unknown): Promise<ApiResult<{ time: number }>> {

@@ -154,6 +154,16 @@ export class KnownServers {
     return run;
   }
 
+  /** The fingerprint remembered for `id`, if any (undefined also when the file cannot be read). */
+  async pinnedFingerprint(id: string): Promise<string | undefined> {
+    try {
+      const check = checkPin((await this.read()).parsed, id, '');
+      return check.status === 'mismatch' ? check.pinned.fingerprint : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Reads and parses the file; an absent file is empty. */
   async read(): Promise<{ text: string; parsed: KnownServersFile }> {
     let text = '';

@@ -110,9 +110,18 @@ export interface ServerIdentity {
  */
 export type TrustServerKey = (server: ServerIdentity, key: ServerKey) => Promise<KeyTrust>;
 
+/**
+ * The fingerprint this client expects from the server (entered by the user, or remembered), if
+ * any. A server that has one and answers "no key here" is not an older server but someone in the
+ * path who wants the user to turn encryption off.
+ */
+export type PinnedFingerprint = (server: ServerIdentity) => Promise<string | undefined>;
+
 export interface EncryptedCryptoOptions {
   /** Default: use whatever key the server presents (protects from eavesdroppers, not from impostors). */
   trust?: TrustServerKey;
+  /** Default: no server is pinned. */
+  pinned?: PinnedFingerprint;
   /** Fixes the client's ephemeral key: test vectors only. */
   ephemeralPrivate?: Uint8Array;
   /** Options of the datagram cipher: tests only. */
@@ -127,9 +136,10 @@ export function encryptedCrypto(options: EncryptedCryptoOptions = {}): SessionCr
   return {
     encrypted: true,
     async begin(context: HandshakeContext): Promise<HandshakeCrypto> {
-      const serverKey = await fetchServerKey(context);
+      const server: ServerIdentity = { host: context.host, port: context.port, id: context.serverId };
+      const serverKey = await fetchServerKeyOrExplain(context, server, options.pinned);
       // The pin is checked before the request is even sealed: nothing secret leaves before it.
-      const verdict = await trust({ host: context.host, port: context.port, id: context.serverId }, serverKey);
+      const verdict = await trust(server, serverKey);
       if (context.signal.aborted) throw context.signal.reason;
       const handshake = new ClientHandshake(serverKey.key, context.operation, context.room, options.ephemeralPrivate);
       const security: SessionSecurity = { encrypted: true, fingerprint: serverKey.fingerprint, pin: verdict.pin };
@@ -151,6 +161,33 @@ export function encryptedCrypto(options: EncryptedCryptoOptions = {}): SessionCr
       };
     },
   };
+}
+
+/**
+ * The server's key. "No key here" from a server whose key is pinned cannot be authenticated (a
+ * key answer never is): it becomes bad_handshake, marked unauthenticated, with no advice to
+ * connect unencrypted.
+ */
+async function fetchServerKeyOrExplain(
+  context: HandshakeContext,
+  server: ServerIdentity,
+  pinned: PinnedFingerprint | undefined,
+): Promise<ServerKey> {
+  try {
+    return await fetchServerKey(context);
+  } catch (e) {
+    if (!(e instanceof HandshakeError) || e.code !== 'server_key_unavailable' || pinned === undefined) throw e;
+    const pin = await pinned(server);
+    if (pin === undefined) throw e;
+    throw new HandshakeError(
+      'bad_handshake',
+      `The server at ${context.where} answered that it has no key, but its key is known (${pin}): the reply could not be authenticated, so someone may be intercepting the connection. Nothing secret was sent.`,
+      e.status,
+      'serverKey',
+      [],
+      true,
+    );
+  }
 }
 
 async function fetchServerKey(context: HandshakeContext): Promise<ServerKey> {
