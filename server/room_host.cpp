@@ -42,6 +42,13 @@ class room_host::output final : public libchat::room_output {
         services.rooms.bind_endpoint(e.endpoint, host_.shared_from_this());
         log.info("room '{}': '{}' joined from {}", e.room, e.username, e.endpoint.to_string());
         return;
+      case kind::roamed:
+        // The ICMP reports about the new port must find this room; the old port is not ours any more.
+        services.rooms.unbind_endpoint(e.previous, &host_);
+        services.rooms.bind_endpoint(e.endpoint, host_.shared_from_this());
+        log.info("room '{}': '{}' moved from {} to {}", e.room, e.username, e.previous.to_string(),
+                 e.endpoint.to_string());
+        return;
       case kind::left:
       case kind::timed_out:
       case kind::unreachable:

@@ -123,13 +123,31 @@ datagram_outcome room::on_datagram(const client_datagram& d, const peer_address&
   if (found == by_token_.end() || !members_[found->second].channel) return datagram_outcome::drop(errc::bad_token);
   const std::size_t index = found->second;
   member& m = members_[index];
-  if (auto verdict = check_sender(m, from); verdict.what == datagram_outcome::kind::dropped) return verdict;
+  // The IP is the token's, always. A joined member's datagram from another port of it is opened
+  // too: a NAT that rebinds the client's port must not cut it off (roaming, below).
+  const bool other_port = m.joined && m.endpoint.port != from.port;
+  if (m.ip != from.ip) return datagram_outcome::drop(errc::ip_mismatch);
+  if ((!m.joined || other_port) && endpoint_taken(from)) return datagram_outcome::drop(errc::endpoint_in_use);
   auto opened = m.channel->open_client_message(d.header, d.message, opened_scratch);
   // A datagram that does not verify is dropped and counted, and changes nothing (WireGuard's
   // rule): its session id and source address are in clear on the wire, so anyone who can inject
   // could otherwise remove any member, or close the room by aiming at the host.
   if (!opened) return datagram_outcome::drop(static_cast<errc>(opened.error().value()));
-  return handle_message(index, byte_view(opened_scratch.data(), *opened), from, now, out);
+  // Roaming (WireGuard §2.1): only a datagram that verifies and is the newest yet moves the
+  // member to the port it came from. An older one (reordered across the rebinding) is still the
+  // member's and is delivered, from where the member is. Someone on the same IP who forwards a
+  // captured datagram from another port first moves the member only until its next datagram.
+  if (other_port && m.channel->last_opened_newest()) roam(index, from, out);
+  return handle_message(index, byte_view(opened_scratch.data(), *opened), m.joined ? m.endpoint : from, now, out);
+}
+
+void room::roam(std::size_t index, const peer_address& to, room_output& out) {
+  member& m = members_[index];
+  const peer_address previous = m.endpoint;
+  m.endpoint = to;
+  m.unreachable = 0;  // reports about the old port say nothing about the new one
+  out.on_event({.what = room_event::kind::roamed, .room = name_, .username = m.username, .endpoint = to,
+                .joined = true, .ip = m.ip, .previous = previous});
 }
 
 datagram_outcome room::on_datagram(std::string_view token, byte_view message, const peer_address& from,

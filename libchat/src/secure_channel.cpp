@@ -38,6 +38,7 @@ channel_role secure_channel::role() const noexcept { return state_->role; }
 std::uint64_t secure_channel::session_id() const noexcept { return state_->session_id; }
 std::uint64_t secure_channel::sent() const noexcept { return state_->next_send; }
 std::uint64_t secure_channel::auth_failures() const noexcept { return state_->auth_failures; }
+bool secure_channel::last_opened_newest() const noexcept { return state_->last_opened_newest; }
 
 namespace {
 
@@ -145,6 +146,7 @@ boost::system::result<std::size_t> secure_channel::open_client_message(byte_view
     ++state_->auth_failures;
     return make_error_code(errc::auth_failed);
   }
+  state_->last_opened_newest = state_->window.ahead(counter);
   state_->window.accept(counter);
   return n;
 }

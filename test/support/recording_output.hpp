@@ -29,6 +29,7 @@ struct recorded_event {
   libchat::peer_address endpoint;
   std::string reason;
   bool joined = false;
+  libchat::peer_address previous;  // roamed: where the member was
 };
 
 
@@ -38,7 +39,8 @@ class recording_output final : public libchat::room_output {
     sent.push_back({to, byte_vector(datagram.begin(), datagram.end())});
   }
   void on_event(const libchat::room_event& e) override {
-    events.push_back({e.what, std::string(e.room), std::string(e.username), e.endpoint, std::string(e.reason), e.joined});
+    events.push_back(
+        {e.what, std::string(e.room), std::string(e.username), e.endpoint, std::string(e.reason), e.joined, e.previous});
   }
 
   /// The datagrams sent to `to`, in order.

@@ -51,9 +51,19 @@ struct secure_room {
   }
 
   datagram_outcome deliver(const std::string& name, const std::vector<std::uint8_t>& datagram) {
+    return deliver_from(clients[name].at, datagram);
+  }
+  datagram_outcome deliver_from(const peer_address& from, const std::vector<std::uint8_t>& datagram) {
     auto d = decode_client_datagram(datagram);
     REQUIRE(d.has_value());
-    return r.on_datagram(*d, clients[name].at, clock.now, out);
+    return r.on_datagram(*d, from, clock.now, out);
+  }
+  /// `name`'s next sealed datagram, not sent yet.
+  std::vector<std::uint8_t> seal(const std::string& name, std::string_view message) {
+    std::array<std::uint8_t, max_client_datagram> wire{};
+    auto n = clients[name].channel->seal_client_datagram("vault", as_bytes(message), wire);
+    REQUIRE(n.has_value());
+    return {wire.begin(), wire.begin() + static_cast<std::ptrdiff_t>(*n)};
   }
 
   // What `name` can read of what the room sent it.
@@ -174,4 +184,72 @@ TEST_CASE("secure room: a sealed leave goes through past the chat budget", "[roo
   CHECK(s.send("alice", encode_control(control_type::leave)).what == datagram_outcome::kind::control);
   CHECK(s.r.closed());
   CHECK(s.read("bob") == std::vector<std::string>{R"(:{"event":"room_closed","reason":"host_left"})"});
+}
+
+// Roaming (issue 10, item 7; docs/protocol.md §7.1): a NAT that gives the client a new port must
+// not cut it off, and nobody without the key can move a member.
+TEST_CASE("secure room: the newest verified datagram from a new port moves the member there", "[room][secure][roaming]") {
+  secure_room s;
+  REQUIRE(s.admit("alice", addr(1, 1000)).has_value());
+  REQUIRE(s.admit("bob", addr(2, 2000)).has_value());
+  s.send("alice", "");
+  s.send("bob", "");
+  s.out.clear();
+  const peer_address rebound = addr(1, 1777);  // the same IP, a new port
+  CHECK(s.deliver_from(rebound, s.seal("alice", "after the rebinding")).what == datagram_outcome::kind::relayed);
+  CHECK(s.read("bob") == std::vector<std::string>{"alice:after the rebinding"});
+  REQUIRE(s.out.events.size() == 1);
+  CHECK(s.out.events[0].what == room_event::kind::roamed);
+  CHECK(s.out.events[0].endpoint == rebound);
+  CHECK(s.out.events[0].previous == addr(1, 1000));
+  // Replies go to the new port now, and nothing to the old one.
+  s.clients["alice"].at = rebound;
+  s.out.clear();
+  CHECK(s.send("bob", "welcome back").what == datagram_outcome::kind::relayed);
+  CHECK(s.read("alice") == std::vector<std::string>{"bob:welcome back"});
+  CHECK(s.out.sent_to(addr(1, 1000)).empty());
+  // And back again, should the NAT change its mind.
+  s.out.clear();
+  CHECK(s.deliver_from(addr(1, 1000), s.seal("alice", "")).what == datagram_outcome::kind::keepalive);
+  CHECK(s.out.sent_to(addr(1, 1000)).size() == 1);  // the pong
+}
+
+TEST_CASE("secure room: an older datagram from another port is delivered without moving the member",
+          "[room][secure][roaming]") {
+  secure_room s;
+  REQUIRE(s.admit("alice", addr(1, 1000)).has_value());
+  REQUIRE(s.admit("bob", addr(2, 2000)).has_value());
+  s.send("alice", "");
+  s.send("bob", "");
+  const auto older = s.seal("alice", "sent first");
+  const auto newer = s.seal("alice", "sent second");
+  s.out.clear();
+  CHECK(s.deliver("alice", newer).what == datagram_outcome::kind::relayed);
+  // Reordered across a rebinding, or forwarded by someone behind the same NAT: it is alice's, so
+  // it is relayed, but it is not the newest, so alice stays where she is.
+  CHECK(s.deliver_from(addr(1, 1777), older).what == datagram_outcome::kind::relayed);
+  CHECK(s.read("bob") == std::vector<std::string>{"alice:sent second", "alice:sent first"});
+  CHECK(s.out.events.empty());
+  s.out.clear();
+  s.send("bob", "still at 1000?");
+  CHECK(s.read("alice") == std::vector<std::string>{"bob:still at 1000?"});
+}
+
+TEST_CASE("secure room: nobody without the key moves a member, nor onto another member's port",
+          "[room][secure][roaming]") {
+  secure_room s;
+  REQUIRE(s.admit("alice", addr(1, 1000)).has_value());
+  REQUIRE(s.admit("bob", addr(1, 2000)).has_value());  // the same IP: behind one NAT
+  s.send("alice", "");
+  s.send("bob", "");
+  s.out.clear();
+  auto forged = s.seal("alice", "moved?");
+  forged.back() ^= 1;
+  CHECK(s.deliver_from(addr(1, 1777), forged).reason == errc::auth_failed);
+  CHECK(s.deliver_from(addr(3, 1000), s.seal("alice", "another IP")).reason == errc::ip_mismatch);
+  CHECK(s.deliver_from(addr(1, 2000), s.seal("alice", "onto bob")).reason == errc::endpoint_in_use);
+  CHECK(s.out.events.empty());
+  CHECK(s.out.sent.empty());
+  s.send("bob", "where is alice?");
+  CHECK(s.read("alice") == std::vector<std::string>{"bob:where is alice?"});
 }

@@ -21,6 +21,8 @@ class LIBCHAT_EXPORT replay_window {
   bool check(std::uint64_t counter) const noexcept;
   /// Records `counter` as seen. Precondition: check(counter) was true and the datagram verified.
   void accept(std::uint64_t counter) noexcept;
+  /// True if accepting `counter` would make it the highest counter seen.
+  bool ahead(std::uint64_t counter) const noexcept { return !any_ || counter > highest_; }
 
  private:
   static constexpr std::size_t blocks = 32;

@@ -119,6 +119,7 @@ class LIBCHAT_EXPORT room {
   void remove(std::size_t index, removal why, room_output& out);
   void erase_at(std::size_t index);
   void close(std::string_view reason, room_output& out);
+  void roam(std::size_t index, const peer_address& to, room_output& out);
   void evict_all(room_output& out);
   static std::string_view reason_name(removal why) noexcept;
   static std::string_view host_reason_name(removal why) noexcept;

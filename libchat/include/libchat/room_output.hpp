@@ -22,6 +22,8 @@ struct room_event {
     unreachable,    ///< the kernel reported the member's address unreachable too often
     token_expired,  ///< the token was never used within its lifetime
     key_limit,      ///< the session's key is nearly used up: the member must join again
+    roamed,         ///< an encrypted member's newest datagram came from another port of its IP
+                    ///< (a NAT rebinding): `endpoint` is the new one, `previous` the old
     evicted,        ///< removed because the room closed or the server is stopping
     closed,         ///< the room closed (`reason` says why); it accepts nothing any more
     shut_down,      ///< the server is stopping
@@ -33,6 +35,7 @@ struct room_event {
   std::string_view reason;    ///< for closed: host_left, host_timeout, host_unreachable, host_never_joined
   bool joined = false;        ///< the member had joined (sent a datagram), so `endpoint` is valid
   ip_address ip;              ///< the address the member's token is bound to (member events)
+  peer_address previous{};    ///< for roamed: the endpoint the member left
 };
 
 /// The kind's name, as logs and tests write it ("timed_out").
@@ -46,6 +49,7 @@ constexpr std::string_view room_event_kind_name(room_event::kind k) noexcept {
     case kind::unreachable: return "unreachable";
     case kind::token_expired: return "token_expired";
     case kind::key_limit: return "key_limit";
+    case kind::roamed: return "roamed";
     case kind::evicted: return "evicted";
     case kind::closed: return "closed";
     case kind::shut_down: return "shut_down";

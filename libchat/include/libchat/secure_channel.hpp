@@ -59,6 +59,9 @@ class LIBCHAT_EXPORT secure_channel {
   /// session id, `sealed` is counter ‖ ciphertext ‖ tag. Writes the message into `out`. Fails
   /// with malformed, replay, auth_failed or key_limit.
   boost::system::result<std::size_t> open_client_message(byte_view header, byte_view sealed, mutable_byte_view out);
+  /// Whether the datagram open_client_message opened last (successfully) carried the highest
+  /// counter so far: only such a datagram may move a member to a new port (roaming).
+  bool last_opened_newest() const noexcept;
   /// Seals a server→client datagram (`plaintext` is SenderNameSize | sender | text). Fails with
   /// key_limit or oversize (`out` too small).
   boost::system::result<std::size_t> seal_server_datagram(byte_view plaintext, mutable_byte_view out);

@@ -21,6 +21,7 @@ struct secure_channel::state {
   std::uint64_t next_send = 0;
   replay_window window;
   std::uint64_t auth_failures = 0;
+  bool last_opened_newest = false;
 };
 
 /// Builds channels for the handshake code (a friend of secure_channel).
