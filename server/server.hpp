@@ -5,6 +5,7 @@
 #include "address_gate.hpp"
 #include "config.hpp"
 #include "counters.hpp"
+#include "handshake_stats.hpp"
 #include "hash_pool.hpp"
 #include "lobby_host.hpp"
 #include "room_table.hpp"
@@ -56,6 +57,7 @@ class server {
   address_gate gate_;
   std::atomic<std::size_t> members_{0};
   handshake_gauges handshakes_;
+  handshake_stats handshake_outcomes_;
   handshake_settings handshake_settings_;
   std::atomic<bool> stopping_{false};
   std::optional<room_services> room_services_;
