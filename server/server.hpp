@@ -1,5 +1,5 @@
 // The whole server: owns the io_context and its thread pool, the listener, the chat relay, the
-// optional lobby, signals and the stats timer, and runs the graceful shutdown.
+// optional lobby and metrics endpoint, signals and the stats timer, and runs the graceful shutdown.
 #pragma once
 
 #include "address_gate.hpp"
@@ -8,6 +8,8 @@
 #include "handshake_stats.hpp"
 #include "hash_pool.hpp"
 #include "lobby_host.hpp"
+#include "metrics_listener.hpp"
+#include "metrics_text.hpp"
 #include "room_table.hpp"
 #include "handshake_services.hpp"
 #include "room_services.hpp"
@@ -44,6 +46,8 @@ class server {
   void arm_stats_timer();
   void log_stats();
   gauges current_gauges() const;
+  /// Every counter and gauge, for a scrape of the metrics endpoint.
+  metrics_snapshot sample_metrics() const;
   void begin_shutdown(int signal);
   void finish_shutdown();
 
@@ -69,6 +73,7 @@ class server {
   std::optional<udp_relay> relay_;
   std::optional<tcp_listener> listener_;
   std::optional<lobby_host> lobby_;
+  std::optional<metrics_listener> metrics_;
   boost::asio::signal_set stop_signals_;
   boost::asio::signal_set stats_signal_;
   boost::asio::steady_timer stats_timer_;
