@@ -186,8 +186,8 @@ metrics_snapshot server::sample_metrics() const {
   metrics_snapshot s;
   s.version = LIBCHAT_VERSION;
   // The outcomes before received: a datagram is counted received before its outcome is, so read
-  // in this order received is at least the sum of the outcomes; while datagrams flow it leads by
-  // those in flight, and once they settle the two are equal.
+  // in this order received leads the sum of the outcomes by the datagrams in flight rather than
+  // trailing it; once they settle the two are equal (the relaxed loads promise no more).
   s.relayed = stats_.get(counter::relayed);
   s.keepalive = stats_.get(counter::keepalive);
   s.control = stats_.get(counter::control);

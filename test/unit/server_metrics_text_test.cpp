@@ -87,7 +87,7 @@ chat_datagrams_control_total 1
 chat_datagrams_dropped_total{reason="malformed"} 2
 chat_datagrams_dropped_total{reason="bad_token"} 1
 chat_datagrams_dropped_total{reason="replay"} 0
-# HELP chat_datagrams_sent_total Datagrams sent: relayed copies, pongs and notices.
+# HELP chat_datagrams_sent_total Datagrams sent: relayed copies, pongs and notices, the lobby's included.
 # TYPE chat_datagrams_sent_total counter
 chat_datagrams_sent_total 20
 # HELP chat_datagrams_send_would_block_total Datagrams not sent because the socket's send buffer was full.
