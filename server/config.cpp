@@ -5,6 +5,7 @@
 #include <boost/program_options.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -33,6 +34,24 @@ bool in_range(const po::variables_map& vm, const char* name, T min, T max) {
 }
 
 }  // namespace
+
+bool parse_listen_address(std::string_view text, listen_address& out) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size()) return false;
+  std::string_view host = text.substr(0, colon);
+  const std::string_view port = text.substr(colon + 1);
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return false;
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string_view::npos) {
+    return false;  // an IPv6 address needs its brackets, or its last group would read as the port
+  }
+  unsigned value = 0;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (ec != std::errc{} || end != port.data() + port.size() || value > 65535) return false;
+  out = {std::string(host), static_cast<std::uint16_t>(value)};
+  return true;
+}
 
 parse_outcome parse_command_line(int argc, const char* const argv[]) {
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
@@ -63,6 +82,11 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
        "Open the plain UDP lobby on this port (0 picks one). Off by default. The lobby has no tokens, "
        "so anyone who can forge a source address can point lobby traffic at a victim: use it only on "
        "trusted networks.")
+      ("metrics-listen", po::value<std::string>(),
+       "Serve Prometheus metrics over HTTP at http://HOST:PORT/metrics (for example 127.0.0.1:9188; "
+       "[::1]:9188 for IPv6; port 0 picks a free one and the start-up line says which). Off by "
+       "default. The endpoint has no authentication: bind it to loopback or a private network. "
+       "docs/operations.md lists the metrics.")
       ("threads", po::value<unsigned>()->default_value(c.threads),
        "Threads running the I/O pool (default: the number of cores).")
       ("receive-sockets", po::value<unsigned>(),
@@ -221,6 +245,15 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
   c.tcp_port = static_cast<std::uint16_t>(vm["port"].as<unsigned>());
   c.udp_port = vm.count("udp-port") ? static_cast<std::uint16_t>(vm["udp-port"].as<unsigned>()) : c.tcp_port;
   if (vm.count("lobby-port")) c.lobby_port = static_cast<std::uint16_t>(vm["lobby-port"].as<unsigned>());
+  if (vm.count("metrics-listen")) {
+    listen_address metrics;
+    if (!parse_listen_address(vm["metrics-listen"].as<std::string>(), metrics)) {
+      std::cerr << "chat-server: --metrics-listen must be HOST:PORT, such as 127.0.0.1:9188 or [::1]:9188 (got "
+                << vm["metrics-listen"].as<std::string>() << ")\n";
+      return {std::nullopt, 2};
+    }
+    c.metrics_listen = metrics;
+  }
   c.threads = vm["threads"].as<unsigned>();
   c.receive_sockets = vm.count("receive-sockets") ? vm["receive-sockets"].as<unsigned>() : c.threads;
   c.socket_buffer = vm["socket-buffer"].as<std::size_t>();

@@ -10,14 +10,26 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace chat_server {
+
+/// A HOST:PORT the operator gave; the host is checked as an IP address when the server binds it.
+struct listen_address {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+/// Splits "127.0.0.1:9188" or "[::1]:9188" (brackets for IPv6); false if it is not HOST:PORT with
+/// a port from 0 to 65535.
+bool parse_listen_address(std::string_view text, listen_address& out);
 
 struct server_config {
   std::string bind_address = "127.0.0.1";
   std::uint16_t tcp_port = 9000;
   std::uint16_t udp_port = 9000;
   std::optional<std::uint16_t> lobby_port;  ///< off unless set; 0 picks a free port
+  std::optional<listen_address> metrics_listen;  ///< the Prometheus endpoint; off unless set
   unsigned threads = 1;
   unsigned receive_sockets = 1;  ///< UDP sockets sharing the chat port (SO_REUSEPORT)
 

@@ -1,6 +1,7 @@
 #include "handshake_connection.hpp"
 
 #include "address_gate.hpp"
+#include "handshake_stats.hpp"
 #include "hash_pool.hpp"
 #include "room_host.hpp"
 #include "room_table.hpp"
@@ -160,11 +161,13 @@ void handshake_connection::fail() {
   gone_->store(true, std::memory_order_relaxed);
   if (exchange_.done()) return;
   exchange_.on_failed();
+  services_.outcomes.abandoned();
 }
 
 void handshake_connection::log_outcome() {
   using kind = libchat::exchange_outcome::kind;
   const auto& o = exchange_.outcome();
+  services_.outcomes.answered(o, !refused(door_), std::chrono::steady_clock::now() - accepted_);
   const std::string room = "'" + std::string(exchange_.room()) + "'";
   switch (o.what) {
     case kind::created:

@@ -46,6 +46,7 @@ class handshake_connection : public std::enable_shared_from_this<handshake_conne
   void come_back(std::function<void()> f);
   /// The socket failed or the deadline closed it: the exchange ends here.
   void fail();
+  /// Logs the outcome and counts it (and, for a handshake let in, how long it took).
   void log_outcome();
   void close_gracefully();
   void drain();
@@ -55,6 +56,7 @@ class handshake_connection : public std::enable_shared_from_this<handshake_conne
   boost::asio::ip::tcp::socket socket_;
   boost::asio::steady_timer deadline_;
   libchat::door door_;
+  std::chrono::steady_clock::time_point accepted_ = std::chrono::steady_clock::now();
   libchat::ip_address ip_;
   std::string peer_;  // for logs
   libchat::server_exchange exchange_;

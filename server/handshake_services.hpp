@@ -1,6 +1,6 @@
 // What a handshake connection (and the listener that makes them) needs from the rest of the
 // server: the exchange's settings and the server's key, the per-address gate, the room table,
-// the password workers, what a created room needs, the handshake gauges and the log.
+// the password workers, what a created room needs, the handshake gauges and outcomes, and the log.
 #pragma once
 
 #include "libchat/password.hpp"
@@ -16,6 +16,7 @@
 namespace chat_server {
 
 class address_gate;
+class handshake_stats;
 class hash_pool;
 class room_table;
 struct room_services;
@@ -42,6 +43,7 @@ struct handshake_services {
   hash_pool& hashes;
   room_services& new_rooms;
   handshake_gauges& gauges;
+  handshake_stats& outcomes;
   spdlog::logger& log;
 };
 

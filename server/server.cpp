@@ -26,6 +26,12 @@ std::shared_ptr<spdlog::logger> make_logger(const std::string& level) {
 // After SIGTERM, how long members' shutdown notices may take before the process stops anyway.
 constexpr std::chrono::seconds shutdown_grace{2};
 
+// "127.0.0.1:9188", "[::1]:9188": as --metrics-listen takes it.
+std::string endpoint_text(const asio::ip::tcp::endpoint& e) {
+  const std::string address = e.address().to_string();
+  return (e.address().is_v6() ? "[" + address + "]" : address) + ":" + std::to_string(e.port());
+}
+
 }  // namespace
 
 server::server(const server_config& config, libchat::server_key key)
@@ -69,12 +75,24 @@ server::server(const server_config& config, libchat::server_key key)
   handshake_settings_.max_rooms = config_.max_rooms;
   handshake_settings_.password = config_.password;
   handshake_services_.emplace(handshake_services{handshake_settings_, key_, gate_, rooms_, hashes_, *room_services_,
-                                                 handshakes_, *log_});
+                                                 handshakes_, handshake_outcomes_, *log_});
   if (config_.lobby_port) {
     try {
       lobby_.emplace(io_, stats_, config_.lobby, asio::ip::udp::endpoint(address, *config_.lobby_port));
     } catch (const boost::system::system_error& e) {
       throw startup_error("cannot open the lobby on UDP " + where(*config_.lobby_port) + ": " + e.code().message());
+    }
+  }
+  if (config_.metrics_listen) {
+    const auto& listen = *config_.metrics_listen;
+    const std::string text = "--metrics-listen " + listen.host + ":" + std::to_string(listen.port);
+    const auto metrics_address = asio::ip::make_address(listen.host, bad_address);
+    if (bad_address) throw startup_error(text + ": " + listen.host + " is not an IP address");
+    try {
+      metrics_.emplace(io_, asio::ip::tcp::endpoint(metrics_address, listen.port),
+                       [this] { return render_metrics(sample_metrics()); });
+    } catch (const boost::system::system_error& e) {
+      throw startup_error("cannot listen for metrics (" + text + "): " + e.code().message());
     }
   }
 }
@@ -84,8 +102,14 @@ server::~server() = default;
 int server::run() {
   const auto address = config_.bind_address;
   const std::string lobby = lobby_ ? address + ":" + std::to_string(lobby_->port()) : "off";
-  log_->info("chat-server {} listening tcp={}:{} udp={}:{} lobby={} threads={}", LIBCHAT_VERSION, address,
-             listener_->port(), address, relay_->port(), lobby, config_.threads);
+  const std::string metrics = metrics_ ? endpoint_text(metrics_->local_endpoint()) : "off";
+  log_->info("chat-server {} listening tcp={}:{} udp={}:{} lobby={} metrics={} threads={}", LIBCHAT_VERSION, address,
+             listener_->port(), address, relay_->port(), lobby, metrics, config_.threads);
+  // Before the key line, which ends the start-up lines (tests and scripts wait for it).
+  if (metrics_) {
+    log_->info("serving metrics at http://{}/metrics (no authentication: keep it on loopback or a private network)",
+               metrics);
+  }
   log_->info("server key {} ({}); {}", key_.fingerprint(), config_.key_file,
              config_.allow_plaintext ? "accepting encrypted and, as --allow-plaintext says, unencrypted handshakes"
                                      : "accepting encrypted handshakes only");
@@ -98,6 +122,7 @@ int server::run() {
   relay_->start();
   listener_->start(*handshake_services_, stopping_);
   if (lobby_) lobby_->start();
+  if (metrics_) metrics_->start();
   wait_for_signals();
   arm_stats_timer();
 
@@ -116,6 +141,7 @@ int server::run() {
   for (const auto& host : rooms_.snapshot()) rooms_.erase(host->name(), host.get());
   lobby_.reset();
   listener_.reset();
+  metrics_.reset();
   log_->info("stopped; {}", stats_.stats_line(current_gauges()));
   return 0;
 }
@@ -156,6 +182,47 @@ gauges server::current_gauges() const {
   return g;
 }
 
+metrics_snapshot server::sample_metrics() const {
+  metrics_snapshot s;
+  s.version = LIBCHAT_VERSION;
+  // The outcomes before received: a datagram is counted received before its outcome is, so read
+  // in this order received leads the sum of the outcomes by the datagrams in flight rather than
+  // trailing it; once they settle the two are equal (the relaxed loads promise no more).
+  s.relayed = stats_.get(counter::relayed);
+  s.keepalive = stats_.get(counter::keepalive);
+  s.control = stats_.get(counter::control);
+  // Every reason the counters know, zeros included, so that a reason never appears from nowhere
+  // and the sum over the family is the whole of the drops.
+  for (std::size_t i = 1; i < libchat::errc_count; ++i) {
+    const auto reason = static_cast<libchat::errc>(i);
+    s.dropped.push_back({libchat::errc_name(reason), stats_.dropped_for(reason)});
+  }
+  s.received = stats_.get(counter::received);
+  s.sent = stats_.get(counter::sent);
+  s.send_would_block = stats_.get(counter::send_would_block);
+  s.send_errors = stats_.get(counter::send_error);
+  s.icmp_errors = stats_.get(counter::icmp_errors);
+  s.kernel_drops = stats_.get(counter::kernel_drops);
+  s.lobby_received = stats_.get(counter::lobby_received);
+  s.lobby_relayed = stats_.get(counter::lobby_relayed);
+  s.lobby_keepalive = stats_.get(counter::lobby_keepalive);
+  s.lobby_dropped = stats_.get(counter::lobby_dropped);
+  handshake_outcomes_.sample(s);
+
+  const gauges g = current_gauges();
+  s.handler_heap_fallbacks = g.handler_heap_fallbacks;
+  s.rooms = g.rooms;
+  s.members = g.members;
+  s.handshakes_in_progress = g.handshakes;
+  s.handshakes_refusing = handshakes_.refusing.load(std::memory_order_relaxed);
+  s.hash_queue = g.hash_queue;
+  s.lobby_members = g.lobby_members;
+  s.rooms_limit = config_.max_rooms;
+  s.handshakes_limit = config_.max_handshakes;
+  s.hash_queue_limit = config_.hash_queue;
+  return s;
+}
+
 void server::log_stats() { log_->info("stats: {}", stats_.stats_line(current_gauges())); }
 
 void server::begin_shutdown(int signal) {
@@ -164,6 +231,7 @@ void server::begin_shutdown(int signal) {
   log_->info("{} received: telling the members of {} room(s) that the server is stopping",
              signal == SIGINT ? "SIGINT" : "SIGTERM", rooms.size());
   listener_->stop();
+  if (metrics_) metrics_->stop();
   stats_timer_.cancel();
   stats_signal_.cancel();
 

@@ -1,12 +1,15 @@
 // The whole server: owns the io_context and its thread pool, the listener, the chat relay, the
-// optional lobby, signals and the stats timer, and runs the graceful shutdown.
+// optional lobby and metrics endpoint, signals and the stats timer, and runs the graceful shutdown.
 #pragma once
 
 #include "address_gate.hpp"
 #include "config.hpp"
 #include "counters.hpp"
+#include "handshake_stats.hpp"
 #include "hash_pool.hpp"
 #include "lobby_host.hpp"
+#include "metrics_listener.hpp"
+#include "metrics_text.hpp"
 #include "room_table.hpp"
 #include "handshake_services.hpp"
 #include "room_services.hpp"
@@ -43,6 +46,8 @@ class server {
   void arm_stats_timer();
   void log_stats();
   gauges current_gauges() const;
+  /// Every counter and gauge, for a scrape of the metrics endpoint.
+  metrics_snapshot sample_metrics() const;
   void begin_shutdown(int signal);
   void finish_shutdown();
 
@@ -56,6 +61,7 @@ class server {
   address_gate gate_;
   std::atomic<std::size_t> members_{0};
   handshake_gauges handshakes_;
+  handshake_stats handshake_outcomes_;
   handshake_settings handshake_settings_;
   std::atomic<bool> stopping_{false};
   std::optional<room_services> room_services_;
@@ -67,6 +73,7 @@ class server {
   std::optional<udp_relay> relay_;
   std::optional<tcp_listener> listener_;
   std::optional<lobby_host> lobby_;
+  std::optional<metrics_listener> metrics_;
   boost::asio::signal_set stop_signals_;
   boost::asio::signal_set stats_signal_;
   boost::asio::steady_timer stats_timer_;

@@ -2,6 +2,7 @@
 
 #include "address_gate.hpp"
 #include "handshake_connection.hpp"
+#include "handshake_stats.hpp"
 #include "net_address.hpp"
 
 #include <boost/asio/ip/v6_only.hpp>
@@ -82,6 +83,7 @@ void tcp_listener::on_accept(const boost::system::error_code& ec, asio::ip::tcp:
       services_->gauges.refusing.load(std::memory_order_relaxed) >= busy_cap(services_->settings.max_handshakes)) {
     boost::system::error_code ignored;
     socket.close(ignored);  // far over the limits: not even a reply
+    services_->outcomes.unanswered();
   } else {
     std::make_shared<handshake_connection>(*services_, std::move(socket), ip, how)->start();
   }

@@ -63,18 +63,27 @@ server_process::server_process(std::vector<std::string> extra_args, bool encrypt
   reader_ = std::thread([this, fd = pipe_fds[0]] { read_log(fd); });
 
   // The start-up lines end with the one that says which key and handshakes the server accepts.
-  const bool started = wait_for_log("; accepting ", std::chrono::seconds(10));
+  // A server that exits instead (a bad flag, a port in use) is not waited for any longer.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  bool started = false;
+  while (!(started = wait_for_log("; accepting ", std::chrono::milliseconds(100))) &&
+         std::chrono::steady_clock::now() < give_up && !wait_exit(std::chrono::milliseconds(0))) {
+  }
   const std::string text = log();
   std::smatch m;
   if (!started || !std::regex_search(text, m, std::regex(R"(listening tcp=\S+:(\d+) udp=\S+:(\d+) lobby=(\S+))"))) {
     expected_failure_ = true;
-    stop();  // a throwing constructor runs no destructor: clean up here
-    throw std::runtime_error("chat-server did not start:\n" + text);
+    stop();  // a throwing constructor runs no destructor: clean up here (and read the log to its end)
+    throw std::runtime_error("chat-server did not start:\n" + log());
   }
   tcp_port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
   udp_port_ = static_cast<std::uint16_t>(std::stoi(m[2]));
   const std::string lobby = m[3];
   if (lobby != "off") lobby_port_ = static_cast<std::uint16_t>(std::stoi(lobby.substr(lobby.rfind(':') + 1)));
+  if (std::regex_search(text, m, std::regex(R"(listening tcp=.* metrics=(\S+))")) && m[1] != "off") {
+    const std::string metrics = m[1];
+    metrics_port_ = static_cast<std::uint16_t>(std::stoi(metrics.substr(metrics.rfind(':') + 1)));
+  }
 }
 
 server_process::~server_process() { stop(); }

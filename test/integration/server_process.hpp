@@ -27,6 +27,8 @@ class server_process {
   std::uint16_t tcp_port() const { return tcp_port_; }
   std::uint16_t udp_port() const { return udp_port_; }
   std::optional<std::uint16_t> lobby_port() const { return lobby_port_; }
+  /// The metrics endpoint's port, when the test started the server with --metrics-listen.
+  std::optional<std::uint16_t> metrics_port() const { return metrics_port_; }
   /// The key file the server was started with.
   const std::string& key_file() const { return key_file_; }
 
@@ -61,6 +63,7 @@ class server_process {
   bool stop_requested_ = false;
   std::uint16_t tcp_port_ = 0, udp_port_ = 0;
   std::optional<std::uint16_t> lobby_port_;
+  std::optional<std::uint16_t> metrics_port_;
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::string log_;

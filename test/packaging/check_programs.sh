@@ -104,7 +104,18 @@ if [[ -n $port ]]; then
 fi
 stop_server shipped
 [[ $(stat -c %a "$tmp/state-shipped/server.key" 2>/dev/null) == 600 ]] || fail "the key file is not mode 0600"
-run_server "$tmp/all-options.conf" all-options --udp-port 0 --lobby-port 0
+run_server "$tmp/all-options.conf" all-options --udp-port 0 --lobby-port 0 --metrics-listen 127.0.0.1:0
+# The installed server's metrics endpoint answers a scrape (bash's /dev/tcp: no curl needed).
+metrics_port=$(grep -oE 'metrics=[0-9.]+:[0-9]+' "$tmp/all-options.log" | sed 's/.*://' || true)
+if [[ -n $port ]]; then
+  if [[ -z $metrics_port ]]; then
+    fail "chat-server with metrics-listen names no metrics address in its start-up line"
+  elif ! timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf "GET /metrics HTTP/1.0\r\n\r\n" >&3 && cat <&3' \
+         scrape "$metrics_port" >"$tmp/metrics.out" 2>&1 ||
+       ! grep -q '^chat_datagrams_received_total ' "$tmp/metrics.out"; then
+    fail "the installed chat-server's /metrics did not answer a scrape: $(head -c 300 "$tmp/metrics.out")"
+  fi
+fi
 stop_server all-options
 
 # --- The unit: its settings, then systemd's own checks on a copy that runs the extracted binary
