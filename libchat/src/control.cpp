@@ -65,6 +65,7 @@ std::string_view notice_event_name(notice_event e) noexcept {
 }
 
 std::string encode_notice(const notice& n) {
+  if (n.event == notice_event::members) return encode_members_part(n.part, n.parts, n.host, n.users);
   boost::json::object o;
   o["event"] = n.event == notice_event::unknown ? std::string_view(n.event_name) : notice_event_name(n.event);
   if (!n.user.empty()) o["user"] = n.user;

@@ -70,7 +70,40 @@ class writer {
   std::size_t size_ = 0;
 };
 
+// One part, laid out as §6.6 says; `names` holds the part's names (string_view or string).
+template <class Names>
+void write_part(writer& w, std::size_t part, std::size_t parts, std::string_view host, const Names& names) {
+  w.raw(head);
+  w.number(part);
+  w.raw(parts_key);
+  w.number(parts);
+  if (!host.empty()) {
+    w.raw(host_key);
+    w.quoted(host);
+  }
+  w.raw(users_key);
+  bool first = true;
+  for (const auto& name : names) {
+    if (!first) w.raw(",");
+    first = false;
+    w.quoted(name);
+  }
+  w.raw(tail);
+}
+
 }  // namespace
+
+std::string encode_members_part(std::uint32_t part, std::uint32_t parts, std::string_view host,
+                                std::span<const std::string> users) {
+  std::size_t size = head.size() + digits(part) + parts_key.size() + digits(parts) + users_key.size() + tail.size();
+  if (!host.empty()) size += host_key.size() + quoted_size(host);
+  for (const auto& u : users) size += quoted_size(u) + 1;
+  std::string out(size, '\0');
+  writer w(out);
+  write_part(w, part, parts, host, users);
+  out.resize(w.size());
+  return out;
+}
 
 members_notice::members_notice(std::span<const std::string_view> users, std::string_view host)
     : users_(users), host_(host) {
@@ -108,20 +141,7 @@ std::size_t members_notice::encode(std::size_t index, std::span<char, max_notice
   const std::size_t first = starts_[index];
   const std::size_t end = index + 1 < starts_.size() ? starts_[index + 1] : users_.size();
   writer w(out);
-  w.raw(head);
-  w.number(index + 1);
-  w.raw(parts_key);
-  w.number(starts_.size());
-  if (!host_.empty()) {
-    w.raw(host_key);
-    w.quoted(host_);
-  }
-  w.raw(users_key);
-  for (std::size_t i = first; i < end; ++i) {
-    if (i > first) w.raw(",");
-    w.quoted(users_[i]);
-  }
-  w.raw(tail);
+  write_part(w, index + 1, starts_.size(), host_, users_.subspan(first, end - first));
   return w.size();
 }
 

@@ -228,3 +228,10 @@ TEST_CASE("roster: a hostile server cannot make it grow without bound", "[member
   CHECK_FALSE(roster.apply({.event = notice_event::joined, .user = "one-more"}));
   CHECK(roster.names().size() == member_roster::max_roster_names);
 }
+
+TEST_CASE("members: encode_notice writes a part exactly as the room does", "[members]") {
+  const auto parts = encode_all({"a\"b", "c\\d", "bob"}, "bob");
+  REQUIRE(parts.size() == 1);
+  CHECK(encode_notice(parsed(parts[0])) == parts[0]);
+  CHECK(encode_notice(members_part(3, 12, {"x"})) == R"({"event":"members","part":3,"parts":12,"users":["x"]})");
+}

@@ -51,7 +51,8 @@ struct notice {
 
 std::string_view notice_event_name(notice_event e) noexcept;
 
-/// The JSON text of a notice (the datagram is a zero sender length followed by it).
+/// The JSON text of a notice (the datagram is a zero sender length followed by it); a members
+/// notice as one part, exactly as the server writes it (members.hpp).
 std::string encode_notice(const notice& n);
 /// Client side: parses a notice's JSON text. Fails with invalid_json, not_an_object,
 /// missing_field (no "event") or wrong_field_type; a members notice also with missing_field or

@@ -43,6 +43,11 @@ class members_notice {
   std::vector<std::size_t> starts_;  // the index of the first user of each part
 };
 
+/// One members part with exactly these fields, written as members_notice writes its parts (no
+/// splitting: the caller sees to it that the names fit a datagram). encode_notice uses it.
+std::string encode_members_part(std::uint32_t part, std::uint32_t parts, std::string_view host,
+                                std::span<const std::string> users);
+
 /// Client side: the room's members as this client knows them, from the members notice and the
 /// joined/left notices. A notice arrives at most once and may be lost (UDP): parts are merged into
 /// the list as they come, and complete() says whether every part of the latest list arrived.
