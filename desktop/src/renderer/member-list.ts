@@ -6,6 +6,8 @@ import { initial, nameHue, visibleText } from './format';
 
 /** A hostile server cannot make the list grow past this (the most members a server allows). */
 const MAX_NAMES = 100000;
+/** Past this many, the list shows the first ones and how many more: a huge room stays usable. */
+const MAX_SHOWN = 500;
 
 export class MemberList {
   private readonly root = byId('members', HTMLElement);
@@ -19,6 +21,8 @@ export class MemberList {
   /** Parts of the latest list that arrived, and how many it has (0: none yet). */
   private partsSeen = new Set<number>();
   private parts = 0;
+  /** At most one render a frame, however many parts and joins arrive (a server may send many). */
+  private renderQueued = false;
 
   /** A new room: empty until the server's list arrives. */
   reset(self: string): void {
@@ -28,6 +32,15 @@ export class MemberList {
     this.partsSeen = new Set();
     this.parts = 0;
     this.render();
+  }
+
+  private update(): void {
+    if (this.renderQueued) return;
+    this.renderQueued = true;
+    requestAnimationFrame(() => {
+      this.renderQueued = false;
+      this.render();
+    });
   }
 
   /** One part of the server's list: its names are added as they come (parts can be lost). */
@@ -40,16 +53,16 @@ export class MemberList {
     this.partsSeen.add(part);
     if (host !== '') this.host = host;
     for (const user of users) this.add(user);
-    this.render();
+    this.update();
   }
 
   joined(user: string): void {
     this.add(user);
-    this.render();
+    this.update();
   }
 
   left(user: string): void {
-    if (this.names.delete(user)) this.render();
+    if (this.names.delete(user)) this.update();
   }
 
   private add(user: string): void {
@@ -60,7 +73,7 @@ export class MemberList {
     const sorted = [...this.names].sort((a, b) => a.localeCompare(b));
     this.count.textContent = this.parts === 0 && sorted.length === 0 ? '' : String(sorted.length);
     this.list.replaceChildren(
-      ...sorted.map((name) => {
+      ...sorted.slice(0, MAX_SHOWN).map((name) => {
         const avatar = el('span', { class: 'member-avatar', 'aria-hidden': 'true' }, initial(name));
         avatar.style.setProperty('--hue', String(nameHue(name)));
         return el(
@@ -74,11 +87,14 @@ export class MemberList {
       }),
     );
     const complete = this.parts > 0 && this.partsSeen.size === this.parts;
-    this.note.hidden = complete;
-    this.note.textContent =
-      this.parts === 0
-        ? 'Waiting for the server’s list of members…'
-        : `Part of the list was lost on the way (${this.partsSeen.size} of ${this.parts} parts arrived); joins and leaves still show.`;
+    const notes: string[] = [];
+    if (sorted.length > MAX_SHOWN) notes.push(`… and ${sorted.length - MAX_SHOWN} more.`);
+    if (this.parts === 0) notes.push('Waiting for the server’s list of members…');
+    else if (!complete) {
+      notes.push(`Part of the list was lost on the way (${this.partsSeen.size} of ${this.parts} parts arrived); joins and leaves still show.`);
+    }
+    this.note.hidden = notes.length === 0;
+    this.note.textContent = notes.join(' ');
     this.root.dataset['complete'] = String(complete);
   }
 }
