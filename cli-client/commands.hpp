@@ -13,6 +13,7 @@ enum class line_kind {
   message,  ///< `text` is the chat message
   quit,     ///< /quit or /leave
   help,     ///< /help
+  who,      ///< /who
   unknown,  ///< a /command this client does not know; `text` is the hint to show
 };
 

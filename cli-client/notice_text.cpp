@@ -34,6 +34,7 @@ std::string describe_notice(const libchat::notice& n) {
     case notice_event::error:
       if (n.error == "too_long") return "your last message was too long; the server did not deliver it";
       return "the server refused your last message (" + n.error + ")";
+    case notice_event::members: return {};  // the session keeps the list; /who shows it
     case notice_event::unknown: break;
   }
   return "server notice: " + n.event_name;

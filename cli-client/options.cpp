@@ -50,7 +50,13 @@ Encryption:
   with --server-key to check it without the file.
 
 Commands (interactive and plain modes):
-  /quit, /leave  leave the room;  /help  list commands;  //text  send "/text"
+  /quit, /leave  leave the room;  /who  list who is in the room;  /help  list commands;
+  //text  send "/text". With --json every line is a message; the server's "members" notice
+  (who was in the room when you joined) and "joined"/"left" come as notice events.
+
+When the room ends (the host left, you timed out, the server stopped or went silent), the
+full-screen view gives the terminal back and prints the conversation on the normal screen,
+so that it stays in the terminal's scrollback.
 
 Exit status:
   0  you left the room (/quit, end of input, Ctrl-C)

@@ -377,8 +377,18 @@ void terminal_view::refused(std::string_view, std::string_view text) {
   info(text);
 }
 
-void terminal_view::closed(close_reason, std::string_view why) {
+void terminal_view::closed(close_reason reason, std::string_view why) {
   impl_->end_curses();
+  // The room ended under the user: what was said stays readable (and in the scrollback) on the
+  // normal screen. Someone who left on purpose gets the terminal back as they had it.
+  if (reason != close_reason::left) {
+    for (const std::wstring& line : impl_->history) {
+      std::string utf8;
+      for (wchar_t c : line) append_utf8(utf8, static_cast<char32_t>(c));
+      std::cout << utf8 << '\n';
+    }
+    std::cout.flush();
+  }
   if (!why.empty()) std::cerr << "chat-client: " << neutralise(why) << '\n';
 }
 

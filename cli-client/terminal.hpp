@@ -34,7 +34,8 @@ class terminal_view final : public frontend {
   void notice(const libchat::notice& n, std::string_view json, wall_time at) override;
   void info(std::string_view text) override;
   void refused(std::string_view code, std::string_view text) override;
-  /// Gives the terminal back, then prints `why` (if any) on the normal screen.
+  /// Gives the terminal back; unless the user left, prints the conversation on the normal screen
+  /// (the room ended under them: the transcript stays); then `why` (if any).
   void closed(close_reason reason, std::string_view why) override;
 
  private:

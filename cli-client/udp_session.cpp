@@ -3,6 +3,7 @@
 #include "commands.hpp"
 #include "exit_codes.hpp"
 #include "notice_text.hpp"
+#include "roster_text.hpp"
 
 #include <libchat/control.hpp>
 #include <libchat/datagram.hpp>
@@ -75,6 +76,7 @@ bool udp_session::submit_line(std::string_view line) {
     case line_kind::help:
       for (std::string_view help : help_lines()) view_.info(help);
       return true;
+    case line_kind::who: show_members(); return true;
     case line_kind::unknown: view_.info(parsed.text); return false;
   }
   return true;
@@ -203,10 +205,31 @@ void udp_session::on_notice(const libchat::notice& n, std::string_view json) {
     case notice_event::timeout: return end_by_notice(close_reason::timeout, n, json);
     case notice_event::room_closed: return end_by_notice(close_reason::room_closed, n, json);
     case notice_event::server_shutdown: return end_by_notice(close_reason::server_shutdown, n, json);
+    case notice_event::members: return on_members(n, json);
     case notice_event::joined:
     case notice_event::left:
+      roster_.apply(n);
+      view_.notice(n, json, std::chrono::system_clock::now());
+      return;
     case notice_event::unknown: view_.notice(n, json, std::chrono::system_clock::now()); return;
   }
+}
+
+void udp_session::on_members(const libchat::notice& n, std::string_view json) {
+  roster_.apply(n);
+  view_.notice(n, json, std::chrono::system_clock::now());  // shown only by --json
+  // People see the list once, when it is whole; /who shows it again at any time.
+  if (params_.commands && roster_.complete() && !members_shown_) {
+    members_shown_ = true;
+    view_.info(members_summary(roster_, params_.info.user));
+  }
+}
+
+void udp_session::show_members() {
+  for (const std::string& line : who_lines(roster_, params_.info.user)) view_.info(line);
+  if (roster_.complete()) return;
+  // A part was lost (UDP): ask again. The server answers at most once a second.
+  if (session_.bound()) send_message(libchat::encode_control(libchat::control_type::members));
 }
 
 void udp_session::end_by_notice(close_reason reason, const libchat::notice& n, std::string_view json) {

@@ -12,6 +12,7 @@
 
 #include <libchat/client_session.hpp>
 #include <libchat/limits.hpp>
+#include <libchat/members.hpp>
 #include <libchat/secure_channel.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -63,6 +64,9 @@ class udp_session final : public input_sink {
   void arm_timer();
   void start_receive();
   void on_notice(const libchat::notice& n, std::string_view json);
+  void on_members(const libchat::notice& n, std::string_view json);
+  /// /who: the list as known; asks the server again when it is incomplete.
+  void show_members();
   void end_by_notice(close_reason reason, const libchat::notice& n, std::string_view json);
 
   boost::asio::io_context& io_;
@@ -73,6 +77,8 @@ class udp_session final : public input_sink {
   boost::asio::signal_set signals_;
 
   libchat::client_session session_;
+  libchat::member_roster roster_;  // from the members notice, then joined/left
+  bool members_shown_ = false;     // the complete list was shown once, on joining
   std::optional<libchat::time_point> armed_for_;
   std::uint64_t timer_generation_ = 0;
   bool finished_ = false;

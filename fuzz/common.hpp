@@ -170,6 +170,7 @@ struct log_entry {
   std::string room, username, reason;
   libchat::peer_address endpoint;
   bool joined = false;
+  std::string key;  // set when a test folds several entries into one comparable text
 };
 
 class recorder final : public libchat::room_output {

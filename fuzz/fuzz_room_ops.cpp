@@ -98,7 +98,47 @@ std::string event_key(std::string_view room, room_event::kind what, std::string_
          " reason=" + std::string(reason);
 }
 
+// The members notice a joining member gets, whatever its split: its host and every name, sorted.
+std::string members_key(const peer_address& to, std::string_view host, std::vector<std::string> users) {
+  std::sort(users.begin(), users.end());
+  std::string key = "send " + to.to_string() + " members host=" + fuzz::hex(host, 600) + " users=";
+  for (const auto& u : users) key += fuzz::hex(u, 600) + ",";
+  return key;
+}
+
+std::optional<notice> members_part(const fuzz::log_entry& e) {
+  if (!e.is_send) return std::nullopt;
+  const auto d = decode_server_datagram(e.datagram);
+  if (!d || !d->is_notice()) return std::nullopt;
+  auto n = parse_notice(as_text(d->text));
+  if (!n || n->event != notice_event::members) return std::nullopt;
+  return *n;
+}
+
+// Folds each run of members parts to one address into one entry keyed by members_key, checking
+// that the parts are whole, in order, and agree with each other.
+void fold_members(std::vector<fuzz::log_entry>& log, std::size_t from) {
+  for (std::size_t k = from; k < log.size(); ++k) {
+    auto first = members_part(log[k]);
+    if (!first) continue;
+    FUZZ_CHECK(first->part == 1, "a members notice that does not start with part 1");
+    std::vector<std::string> users = first->users;
+    std::size_t end = k + 1;
+    for (std::uint32_t part = 2; part <= first->parts; ++part, ++end) {
+      FUZZ_CHECK(end < log.size(), "a members notice with parts missing");
+      auto next = members_part(log[end]);
+      FUZZ_CHECK(next && next->part == part && next->parts == first->parts && next->host == first->host &&
+                     log[end].to == log[k].to,
+                 "members parts out of order or inconsistent");
+      users.insert(users.end(), next->users.begin(), next->users.end());
+    }
+    log[k].key = members_key(log[k].to, first->host, std::move(users));
+    log.erase(log.begin() + static_cast<std::ptrdiff_t>(k + 1), log.begin() + static_cast<std::ptrdiff_t>(end));
+  }
+}
+
 std::string key_of(const fuzz::log_entry& e) {
+  if (!e.key.empty()) return e.key;
   if (!e.is_send) {
     FUZZ_CHECK(e.joined || e.endpoint == peer_address{}, "an event about a member that never joined has an endpoint");
     return event_key(e.room, e.what, e.username, e.joined ? std::optional(e.endpoint) : std::nullopt, e.reason);
@@ -123,6 +163,7 @@ struct member_model {
   time_point unreachable_since;
   token_bucket chat;             // the model's own copy of the member's chat bucket
   time_point told_rate_limited{};
+  time_point told_members{};
   bool host = false;
 };
 
@@ -202,6 +243,32 @@ struct room_model {
     expect.push_back(event_key(name, room_event::kind::joined, m.username, from, {}));
     for (std::size_t j = 0; j < members.size(); ++j)
       if (j != i && members[j].joined) expect.push_back(notice_key(members[j].endpoint, "joined", m.username));
+    send_members(m, now, expect);
+  }
+  // Every joined member's name, and the host's if it joined.
+  void send_members(member_model& to, time_point now, std::vector<std::string>& expect) {
+    to.told_members = now;
+    std::vector<std::string> users;
+    std::string host;
+    for (const auto& o : members) {
+      if (!o.joined) continue;
+      users.push_back(o.username);
+      if (o.host) host = o.username;
+    }
+    expect.push_back(members_key(to.endpoint, host, std::move(users)));
+  }
+  // A members request: it joins a member that has not, else is answered at most once a second
+  // from the chat budget.
+  datagram_outcome members_request(std::size_t i, const peer_address& from, time_point now,
+                                   std::vector<std::string>& expect) {
+    member_model& m = members[i];
+    const bool was_joined = m.joined;
+    accept(i, from, now, expect);
+    if (!was_joined) return {datagram_outcome::kind::control, {}};
+    if (now - m.told_members < std::chrono::seconds(1) || !m.chat.take(now))
+      return {datagram_outcome::kind::dropped, errc::rate_limited};
+    send_members(m, now, expect);
+    return {datagram_outcome::kind::control, {}};
   }
 };
 
@@ -226,6 +293,7 @@ struct world {
 // datagram goes to an allowed address and that no relay goes back to `from`.
 void match(world& w, const room_model& m, std::vector<std::string> expect, const std::vector<peer_address>& allowed,
            const std::optional<peer_address>& from, std::size_t& pos, const char* what) {
+  fold_members(w.out.log, pos);
   FUZZ_CHECK(pos + expect.size() <= w.out.log.size(),
              std::string(what) + ": expected " + std::to_string(expect.size()) + " entries, the room produced " +
                  std::to_string(w.out.log.size() - pos) + (expect.empty() ? "" : "; first expected: " + expect[0]));
@@ -256,6 +324,7 @@ void match(world& w, const room_model& m, std::vector<std::string> expect, const
 }
 
 void finish(world& w, std::size_t pos, const char* what) {
+  fold_members(w.out.log, pos);
   if (pos != w.out.log.size()) {
     FUZZ_CHECK(false, std::string(what) +
                           ": the room produced more than the model expects, first extra: " + key_of(w.out.log[pos]));
@@ -386,8 +455,11 @@ void do_datagram(world& w, room_model& m, const std::string& token, const std::s
       expect.push_back(notice_key(from, "pong"));
       expected = {datagram_outcome::kind::keepalive, {}};
     } else if (msg[0] == 0) {
-      // Control messages are outside the chat budget: a leave always goes through.
-      if (parse_control(msg)) {
+      // A leave is outside the chat budget: it always goes through.
+      const auto control = parse_control(msg);
+      if (control && *control == control_type::members) {
+        expected = m.members_request(index, from, w.now, expect);
+      } else if (control) {
         m.remove(index, removal::left, expect);
         expected = {datagram_outcome::kind::control, {}};
       } else {

@@ -2,6 +2,7 @@
 
 #include "libchat/control.hpp"
 #include "libchat/datagram.hpp"
+#include "libchat/members.hpp"
 #include "libchat/utf8.hpp"
 
 #include <array>
@@ -15,6 +16,11 @@ thread_local std::array<std::uint8_t, max_server_datagram> scratch;
 // A sealed copy for one encrypted recipient, and an opened message from an encrypted sender.
 thread_local std::array<std::uint8_t, sealed_server_size(max_server_datagram)> sealed_scratch;
 thread_local std::array<std::uint8_t, max_client_datagram> opened_scratch;
+// One part of a members notice, before it is framed into `scratch`.
+thread_local std::array<char, max_notice_json> members_scratch;
+
+// A member gets the members notice at most this often (on joining, then on request).
+constexpr auto members_interval = std::chrono::seconds(1);
 
 // Sealed datagrams left to a session's key when it is told to join again.
 constexpr std::uint64_t key_limit_margin = std::uint64_t{1} << 20;
@@ -171,17 +177,21 @@ datagram_outcome room::handle_message(std::size_t index, byte_view message, cons
                                       room_output& out) {
   member& m = members_[index];
   switch (classify_message(message)) {
-    case message_kind::keepalive:
-      accept_from(index, from, now, out);
+    case message_kind::keepalive: {
+      const bool joined_now = accept_from(index, from, now, out);
       send_notice(m, pong_json, out);
+      // After the pong, so that a client counts itself a member before it reads the list.
+      if (joined_now) send_members(m, now, out);
       return {datagram_outcome::kind::keepalive};
+    }
     case message_kind::control: {
-      // Not charged to the chat budget, which bounds what a member makes the room send to the
-      // others: the only control message, leave, sends each of them one notice and happens once
-      // per member; an invalid one sends nothing and changes nothing. A leave refused for the
-      // rate would leave the room open until the host's inactivity timeout.
+      // A leave is not charged to the chat budget, which bounds what a member makes the room
+      // send to the others: it sends each of them one notice and happens once per member; an
+      // invalid control message sends nothing and changes nothing. A leave refused for the rate
+      // would leave the room open until the host's inactivity timeout.
       const auto control = parse_control(message);
       if (!control) return datagram_outcome::drop(errc::bad_control);
+      if (*control == control_type::members) return answer_members_request(index, from, now, out);
       // A token that leaves before its first datagram never joined, so nobody is told.
       remove(index, removal::left, out);
       return {datagram_outcome::kind::control};
@@ -190,7 +200,7 @@ datagram_outcome room::handle_message(std::size_t index, byte_view message, cons
       break;
   }
   if (!is_valid_utf8(message)) return datagram_outcome::drop(errc::invalid_utf8);
-  accept_from(index, from, now, out);
+  if (accept_from(index, from, now, out)) send_members(m, now, out);
   if (!m.chat.take(now)) return drop_rate_limited(m, now, out);
   if (message.size() > max_text_bytes(m.username.size())) {
     // Refused, never cut: the sender is told why.
@@ -223,15 +233,50 @@ bool room::endpoint_taken(const peer_address& endpoint) const noexcept {
   return false;
 }
 
-void room::accept_from(std::size_t index, const peer_address& from, time_point now, room_output& out) {
+bool room::accept_from(std::size_t index, const peer_address& from, time_point now, room_output& out) {
   member& m = members_[index];
   m.last_seen = now;
   m.unreachable = 0;
-  if (m.joined) return;
+  if (m.joined) return false;
   m.joined = true;
   m.endpoint = from;
   out.on_event({room_event::kind::joined, name_, m.username, from, {}, true, m.ip});
   notify_joined_except(index, encode_notice({.event = notice_event::joined, .user = m.username}), out);
+  return true;
+}
+
+datagram_outcome room::answer_members_request(std::size_t index, const peer_address& from, time_point now,
+                                              room_output& out) {
+  member& m = members_[index];
+  // As a first datagram it joins the member, and joining sends the list anyway.
+  if (accept_from(index, from, now, out)) {
+    send_members(m, now, out);
+    return {datagram_outcome::kind::control};
+  }
+  // One request costs up to parts() datagrams: at most one answer a second, and each request
+  // takes from the member's chat budget. Refused requests get no answer.
+  if (now - m.told_members < members_interval || !m.chat.take(now)) return datagram_outcome::drop(errc::rate_limited);
+  send_members(m, now, out);
+  return {datagram_outcome::kind::control};
+}
+
+void room::send_members(member& to, time_point now, room_output& out) {
+  // O(members) once per join (joins are limited by limits.joins) or per allowed request; never
+  // on the relay path.
+  to.told_members = now;
+  std::vector<std::string_view> users;
+  users.reserve(members_.size());
+  std::string_view host;
+  for (const auto& m : members_) {
+    if (!m.joined) continue;
+    users.push_back(m.username);
+    if (m.token.index == host_token_) host = m.username;
+  }
+  const members_notice notice(users, host);
+  for (std::size_t part = 0; part < notice.parts(); ++part) {
+    const std::size_t size = notice.encode(part, members_scratch);
+    send_notice(to, std::string_view(members_scratch.data(), size), out);
+  }
 }
 
 void room::relay(std::size_t sender, byte_view text, room_output& out) {

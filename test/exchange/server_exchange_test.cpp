@@ -325,9 +325,10 @@ TEST_CASE("an encrypted create and join: sealed replies, a session id, and worki
     const libchat::peer_address from{w.client, static_cast<std::uint16_t>(5000 + op)};
     const auto o = w.rooms["vault"]->on_datagram(*decoded, from, w.clock.now, w.out);
     CHECK(o.what == libchat::datagram_outcome::kind::keepalive);
-    REQUIRE(w.out.sent_to(from).size() == 1);
+    // The pong, then the members notice (the keepalive joined the member).
+    REQUIRE(w.out.sent_to(from).size() == 2);
     std::array<std::uint8_t, 4096> opened{};
-    CHECK(channel->open_server_datagram(w.out.sent_to(from)[0], opened).has_value());
+    for (const auto& reply : w.out.sent_to(from)) CHECK(channel->open_server_datagram(reply, opened).has_value());
   }
 }
 

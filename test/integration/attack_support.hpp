@@ -330,8 +330,10 @@ inline join_attempt try_join(std::uint16_t tcp_port, std::uint16_t udp_port, ope
   m.say("");
   // The pong is the first datagram a new member gets; a retry covers a lost keepalive.
   for (int i = 0; i < 3; ++i) {
-    if (auto pong = m.udp->receive_message(std::chrono::seconds(1)); pong && pong->second == R"({"event":"pong"})")
+    if (auto pong = m.udp->receive_message(std::chrono::seconds(1)); pong && pong->second == R"({"event":"pong"})") {
+      m.members = receive_members([&m] { return m.udp->receive_message(std::chrono::seconds(1)); });
       return {std::move(m), std::nullopt};
+    }
     m.say("");
   }
   throw std::runtime_error("no pong for " + username);

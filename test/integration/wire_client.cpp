@@ -1,5 +1,7 @@
 #include "wire_client.hpp"
 
+#include "libchat/control.hpp"
+
 #include "libchat/datagram.hpp"
 
 #include <arpa/inet.h>
@@ -183,7 +185,26 @@ member join_member(std::uint16_t tcp_port, std::uint16_t udp_port, libchat::oper
   m.say("");  // keepalive: binds this address as the member's
   auto pong = m.udp->receive_message();
   if (!pong || pong->second != R"({"event":"pong"})") throw std::runtime_error("no pong for " + username);
+  m.members = receive_members([&m] { return m.udp->receive_message(); });
   return m;
+}
+
+members_list receive_members(const message_source& next) {
+  members_list list;
+  for (;;) {
+    auto got = next();
+    if (!got) throw std::runtime_error("a part of the members notice did not arrive");
+    if (!got->first.empty()) throw std::runtime_error("a chat message before the members notice: " + got->second);
+    auto n = libchat::parse_notice(got->second);
+    if (!n || n->event != libchat::notice_event::members)
+      throw std::runtime_error("another notice before the members notice: " + got->second);
+    if (n->part != list.part_sizes.size() + 1) throw std::runtime_error("members parts out of order");
+    list.parts = n->parts;
+    list.host = n->host;
+    list.part_sizes.push_back(1 + got->second.size());
+    list.users.insert(list.users.end(), n->users.begin(), n->users.end());
+    if (n->part == n->parts) return list;
+  }
 }
 
 
@@ -246,6 +267,7 @@ secure_result join_secure(std::uint16_t tcp_port, std::uint16_t udp_port, libcha
   m.say("");
   auto pong = m.receive_message();
   if (!pong || pong->second != R"({"event":"pong"})") throw std::runtime_error("no pong for " + username);
+  m.members = receive_members([&m] { return m.receive_message(); });
   r.member = std::move(m);
   return r;
 }

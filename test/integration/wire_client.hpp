@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -68,11 +69,25 @@ class udp_peer {
   std::uint16_t server_port_;
 };
 
-/// A room member: its handshake result and its UDP socket, already joined (keepalive → pong).
+/// The members notice a member gets right after its first pong (every part of it).
+struct members_list {
+  std::vector<std::string> users;  ///< in the order of the parts
+  std::string host;
+  std::size_t parts = 0;
+  std::vector<std::size_t> part_sizes;  ///< each part's datagram, in bytes (plaintext)
+};
+using message_source = std::function<std::optional<std::pair<std::string, std::string>>()>;
+/// Reads the parts of a members notice from `next` until the last; throws when something else
+/// comes first, a part is missing or out of order, or a part does not parse.
+members_list receive_members(const message_source& next);
+
+/// A room member: its handshake result and its UDP socket, already joined (keepalive → pong,
+/// then the members notice, read into `members`).
 struct member {
   std::string room;
   std::string token;
   std::unique_ptr<udp_peer> udp;
+  members_list members;
   void say(const std::string& text) { udp->send(room, token, text); }
 };
 member join_member(std::uint16_t tcp_port, std::uint16_t udp_port, libchat::operation op, const std::string& room,
@@ -89,6 +104,7 @@ struct secure_member {
   std::unique_ptr<libchat::secure_channel> channel;
   std::unique_ptr<udp_peer> udp;
   bool host = false;
+  members_list members;  ///< read after the pong
 
   void say(const std::string& text);
   /// The next datagram opened and split as {sender, text}; nullopt on timeout. Throws if a

@@ -102,7 +102,9 @@ TEST_CASE("secure room: notices are sealed too", "[room][secure]") {
   secure_room s;
   REQUIRE(s.admit("alice", addr(1, 1000)).has_value());
   CHECK(s.send("alice", "").what == datagram_outcome::kind::keepalive);
-  CHECK(s.read("alice") == std::vector<std::string>{R"(:{"event":"pong"})"});
+  CHECK(s.read("alice") ==
+        std::vector<std::string>{R"(:{"event":"pong"})",
+                                 R"(:{"event":"members","part":1,"parts":1,"host":"alice","users":["alice"]})"});
 }
 
 TEST_CASE("secure room: a room is encrypted or not as its host is", "[room][secure]") {

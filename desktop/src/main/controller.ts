@@ -198,6 +198,7 @@ export class ChatController {
     session.on('member', (e) => this.emit({ type: 'member', time: e.time }));
     session.on('joined', (e) => this.emit({ type: 'joined', user: e.user, time: e.time }));
     session.on('left', (e) => this.emit({ type: 'left', user: e.user, reason: e.reason, time: e.time }));
+    session.on('members', (e) => this.emit({ type: 'members', users: e.users, host: e.host, part: e.part, parts: e.parts, time: e.time }));
     session.on('refused', (e) =>
       this.emit({ type: 'refused', error: e.error, message: refusalText(e.error, session.maxTextBytes), time: e.time }),
     );

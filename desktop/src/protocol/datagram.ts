@@ -77,6 +77,8 @@ export type Notice =
   | { event: 'server_shutdown' }
   | { event: 'pong' }
   | { event: 'error'; error: string }
+  /** One part of the list of who is in the room (§6.6); `host` is '' while the host has not joined. */
+  | { event: 'members'; part: number; parts: number; host: string; users: string[] }
   /** An event this client does not know: shown neutrally, never acted on (§6.3). */
   | { event: 'unknown'; name: string; fields: JsonObject };
 
@@ -135,9 +137,40 @@ export function parseNotice(text: string): Notice {
       return { event, reason: optionalString('reason') };
     case 'error':
       return { event, error: optionalString('error') };
+    case 'members':
+      return parseMembers(object);
     default:
       return { event: 'unknown', name: event, fields: object };
   }
+}
+
+/** The most parts a members notice may claim (§6.6): one name per part for 100000 members. */
+export const MAX_MEMBERS_PARTS = 100000;
+
+/** The fields of a members notice (§6.6); anything wrong refuses the whole notice. */
+function parseMembers(object: JsonObject): Notice {
+  const users = field(object, 'users');
+  if (!Array.isArray(users)) throw new ProtocolError('malformed', 'a members notice without a "users" array');
+  const names: string[] = [];
+  for (const user of users) {
+    if (typeof user !== 'string' || checkName(user) !== undefined) throw new ProtocolError('malformed', 'a members notice with a user that is not a valid name');
+    names.push(user);
+  }
+  const count = (key: string): number => {
+    const value = field(object, key);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_MEMBERS_PARTS) {
+      throw new ProtocolError('malformed', `a members notice without a valid "${key}"`);
+    }
+    return value;
+  };
+  const part = count('part');
+  const parts = count('parts');
+  if (part > parts) throw new ProtocolError('malformed', 'a members notice whose "part" is past its "parts"');
+  const host = field(object, 'host');
+  if (host !== undefined && (typeof host !== 'string' || checkName(host) !== undefined)) {
+    throw new ProtocolError('malformed', 'a members notice whose "host" is not a valid name');
+  }
+  return { event: 'members', part, parts, host: host ?? '', users: names };
 }
 
 /** A lobby datagram (§8): `UsernameSize | username | message`, the same both ways. */

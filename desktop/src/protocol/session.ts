@@ -87,6 +87,8 @@ export interface SessionEvents {
   member: { time: number };
   joined: { user: string; time: number };
   left: { user: string; reason: string; time: number };
+  /** One part of the list of who is in the room (§6.6), sent after the first pong. */
+  members: { users: string[]; host: string; part: number; parts: number; time: number };
   /** The server refused this client's last message (`error` notice, e.g. too_long). */
   refused: { error: string; time: number };
   /** A notice this client does not know (shown neutrally). */
@@ -291,6 +293,9 @@ export class ChatSession extends Emitter<SessionEvents> {
         return;
       case 'error':
         this.emit('refused', { error: notice.error, time });
+        return;
+      case 'members':
+        this.emit('members', { users: notice.users, host: notice.host, part: notice.part, parts: notice.parts, time });
         return;
       case 'timeout':
         // The server removes a member whose key is nearly spent with this same notice (§12.4).

@@ -6,6 +6,7 @@ import { utf8Length } from '../protocol/utf8';
 import type { ChatApi, ChatEvent, EndReason, PinOutcome, RoomInfo, Security } from '../shared/api';
 import { byId, el } from './dom';
 import { fullTime, initial, nameHue, shortTime, visibleText } from './format';
+import { MemberList } from './member-list';
 
 /** Messages from one sender this close together are grouped under one name. */
 const GROUP_MS = 5 * 60 * 1000;
@@ -59,6 +60,7 @@ export class ChatView {
   private readonly securityTipText = byId('security-tip-text', HTMLParagraphElement);
   private readonly securityTipKey = byId('security-tip-key', HTMLParagraphElement);
   private readonly securityTipPin = byId('security-tip-pin', HTMLParagraphElement);
+  private readonly members = new MemberList();
 
   private info: RoomInfo | undefined;
   private active = false;
@@ -116,6 +118,7 @@ export class ChatView {
     this.last = undefined;
     this.unseen = 0;
     this.list.replaceChildren();
+    this.members.reset(info.username);
     this.roomName.textContent = visibleText(info.room);
     this.roomMeta.replaceChildren(
       'You are ',
@@ -163,10 +166,15 @@ export class ChatView {
         this.setStatus('online', 'Connected');
         return;
       case 'joined':
+        this.members.joined(event.user);
         this.addNotice(`${event.user} joined the room`, 'join', event.time);
         return;
       case 'left':
+        this.members.left(event.user);
         this.addNotice(leftText(event.user, event.reason), 'leave', event.time);
+        return;
+      case 'members':
+        this.members.members(event.users, event.host, event.part, event.parts);
         return;
       case 'refused':
         this.addNotice(event.message, 'error', event.time);

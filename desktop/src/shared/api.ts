@@ -70,6 +70,8 @@ export type ChatEvent =
   | { type: 'member'; time: number }
   | { type: 'joined'; user: string; time: number }
   | { type: 'left'; user: string; reason: string; time: number }
+  /** One part of who is in the room (protocol §6.6); `host` is '' when not named. */
+  | { type: 'members'; users: string[]; host: string; part: number; parts: number; time: number }
   | { type: 'refused'; error: string; message: string; time: number }
   | { type: 'warning'; message: string; time: number }
   | { type: 'ended'; reason: EndReason; message: string; time: number };

@@ -8,7 +8,7 @@ export class Recorder {
   private waiters: { name: keyof SessionEvents; match: (v: never) => boolean; resolve: (v: unknown) => void }[] = [];
 
   constructor(session: ChatSession) {
-    const names: (keyof SessionEvents)[] = ['message', 'member', 'joined', 'left', 'refused', 'unknownNotice', 'malformed', 'dropped', 'ended'];
+    const names: (keyof SessionEvents)[] = ['message', 'member', 'joined', 'left', 'members', 'refused', 'unknownNotice', 'malformed', 'dropped', 'ended'];
     for (const name of names) {
       session.on(name, (value) => {
         this.seen.push({ name, value });

@@ -105,6 +105,7 @@ class LIBCHAT_EXPORT room {
     std::unique_ptr<secure_channel> channel;  // encrypted members only
     token_bucket chat;                        // limits.chat
     time_point told_rate_limited{};           // the last rate_limited notice, at most one a second
+    time_point told_members{};                // the last members notice, at most one a second
   };
   enum class removal : std::uint8_t { left, timed_out, unreachable, token_expired, key_limit };
 
@@ -114,7 +115,11 @@ class LIBCHAT_EXPORT room {
   datagram_outcome check_sender(const member& m, const peer_address& from) const noexcept;
   datagram_outcome drop_rate_limited(member& m, time_point now, room_output& out);
   void send_to(member& m, byte_view datagram, room_output& out);
-  void accept_from(std::size_t index, const peer_address& from, time_point now, room_output& out);
+  /// Refreshes the member; true when this datagram made it join.
+  bool accept_from(std::size_t index, const peer_address& from, time_point now, room_output& out);
+  datagram_outcome answer_members_request(std::size_t index, const peer_address& from, time_point now,
+                                          room_output& out);
+  void send_members(member& to, time_point now, room_output& out);
   void relay(std::size_t sender, byte_view text, room_output& out);
   void remove(std::size_t index, removal why, room_output& out);
   void erase_at(std::size_t index);

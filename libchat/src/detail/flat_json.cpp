@@ -21,6 +21,8 @@ struct flat_handler {
   std::size_t depth = 0;
   std::string key;
   std::string text;
+  // The array at depth 1 being read, while every element so far is a string.
+  json_strings* strings = nullptr;
 
   bool fail(error_code& ec, errc e) {
     ec = make_error_code(e);
@@ -31,13 +33,21 @@ struct flat_handler {
   bool put(json_scalar value, error_code& ec) {
     if (depth == 0) return fail(ec, errc::not_an_object);
     if (depth == 1) result.fields.push_back({std::move(key), std::move(value)});
+    if (depth == 2) not_only_strings();
     return true;
+  }
+  // The array being read holds something else than strings: it is kept as merely present.
+  void not_only_strings() {
+    if (strings == nullptr) return;
+    strings = nullptr;
+    result.fields.back().value = json_nested{};
   }
 
   bool on_document_begin(error_code&) { return true; }
   bool on_document_end(error_code&) { return true; }
   bool on_object_begin(error_code& ec) {
     if (depth == 1 && !put(json_nested{}, ec)) return false;
+    if (depth == 2) not_only_strings();
     ++depth;
     return true;
   }
@@ -47,12 +57,16 @@ struct flat_handler {
   }
   bool on_array_begin(error_code& ec) {
     if (depth == 0) return fail(ec, errc::not_an_object);
-    if (depth == 1 && !put(json_nested{}, ec)) return false;
+    if (depth == 1) {
+      if (!put(json_strings{}, ec)) return false;
+      strings = &std::get<json_strings>(result.fields.back().value);
+    }
+    if (depth == 2) not_only_strings();
     ++depth;
     return true;
   }
   bool on_array_end(std::size_t, error_code&) {
-    --depth;
+    if (--depth == 1) strings = nullptr;
     return true;
   }
   bool on_key_part(json::string_view s, std::size_t, error_code&) {
@@ -66,15 +80,20 @@ struct flat_handler {
       if (f.key == key) return fail(ec, errc::duplicate_key);
     return true;
   }
+  bool keeps_string() const noexcept { return depth <= 1 || (depth == 2 && strings != nullptr); }
   bool on_string_part(json::string_view s, std::size_t, error_code&) {
-    if (depth <= 1) text.append(s.data(), s.size());
+    if (keeps_string()) text.append(s.data(), s.size());
     return true;
   }
   bool on_string(json::string_view s, std::size_t, error_code& ec) {
-    if (depth > 1) return true;
+    if (!keeps_string()) return true;
     text.append(s.data(), s.size());
     std::string value = std::move(text);
     text.clear();
+    if (depth == 2) {
+      strings->push_back(std::move(value));
+      return true;
+    }
     return put(std::move(value), ec);
   }
   bool on_number_part(json::string_view, error_code&) { return true; }
@@ -121,6 +140,13 @@ boost::system::result<std::optional<bool>> flat_object::bool_field(std::string_v
   if (const auto* b = std::get_if<bool>(v)) return *b;
   // optional<bool> is constructible from error_code (explicitly), so say which side this is.
   return {boost::system::in_place_error, make_error_code(errc::wrong_field_type)};
+}
+
+boost::system::result<const json_strings*> flat_object::strings_field(std::string_view key) const {
+  const json_scalar* v = find(key);
+  if (!v) return nullptr;
+  if (const auto* s = std::get_if<json_strings>(v)) return s;
+  return make_error_code(errc::wrong_field_type);
 }
 
 boost::system::result<flat_object> parse_flat_object(std::string_view text) {

@@ -1,6 +1,7 @@
 // A strict reader for the flat JSON objects of the protocol's payloads. One pass over the text,
-// no DOM: it keeps the top-level keys with their scalar values, rejects a key that appears twice,
-// and skips (but still validates) nested values, whose depth is capped.
+// no DOM: it keeps the top-level keys with their scalar values (and arrays of strings, which the
+// members notice needs), rejects a key that appears twice, and skips (but still validates) other
+// nested values, whose depth is capped. What it keeps is bounded by the text's size.
 #pragma once
 
 #include "libchat/error.hpp"
@@ -18,7 +19,10 @@ namespace libchat::detail {
 
 /// A nested object or array, kept only as "present" (unknown keys may hold anything).
 struct json_nested {};
-using json_scalar = std::variant<std::nullptr_t, bool, std::int64_t, std::uint64_t, double, std::string, json_nested>;
+/// A top-level array whose elements are all strings (possibly none).
+using json_strings = std::vector<std::string>;
+using json_scalar =
+    std::variant<std::nullptr_t, bool, std::int64_t, std::uint64_t, double, std::string, json_nested, json_strings>;
 
 class flat_object {
  public:
@@ -37,6 +41,8 @@ class flat_object {
   boost::system::result<std::optional<std::int64_t>> integer_field(std::string_view key, std::int64_t min,
                                                                    std::int64_t max) const;
   boost::system::result<std::optional<bool>> bool_field(std::string_view key) const;
+  /// An array of strings: nullptr when absent; wrong_field_type when present with another type.
+  boost::system::result<const json_strings*> strings_field(std::string_view key) const;
 
   std::vector<field> fields;
 };
