@@ -175,3 +175,34 @@ TEST_CASE("an eavesdropper on the wire sees no chat text, password or token", "[
   CHECK(wire.find(alice.token) == std::string::npos);
   CHECK(wire.find(bob.token) == std::string::npos);
 }
+
+// Issue 10, item 7: a NAT that gives an encrypted client a new port (here: the client simply
+// talks from a new socket) does not cut it off; its next verified datagram moves it there.
+TEST_CASE("an encrypted member whose port changes keeps chatting from the new one", "[integration][secure][roaming]") {
+  server_process server({}, true);
+  auto alice = join_secure(server.tcp_port(), server.udp_port(), operation::create_room, "vault", "alice");
+  auto bob = join_secure(server.tcp_port(), server.udp_port(), operation::join_room, "vault", "bob");
+  REQUIRE(alice.member);
+  REQUIRE(bob.member);
+  auto& a = *alice.member;
+  auto& b = *bob.member;
+  CHECK(a.receive_message()->second == R"({"event":"joined","user":"bob"})");
+
+  // The rebinding: the same IP, another port. The old socket stays open, to see what reaches it.
+  auto old_socket = std::move(a.udp);
+  a.udp = std::make_unique<udp_peer>(server.udp_port());
+  REQUIRE(a.udp->local_port() != old_socket->local_port());
+  a.say("from my new port");
+  auto got = b.receive_message();
+  REQUIRE(got);
+  CHECK(got->second == "from my new port");
+  b.say("heard you");
+  auto reply = a.receive_message();
+  REQUIRE(reply);
+  CHECK(reply->second == "heard you");
+  CHECK(old_socket->silent(200ms));
+  CHECK(server.wait_for_log("'alice' moved from 127.0.0.1:" + std::to_string(old_socket->local_port())));
+  auto s = server.settled_stats();
+  CHECK(s["port_mismatch"] == 0);  // the stats line leaves out a reason never counted
+  CHECK(s.at("received") == s.at("relayed") + s.at("keepalive") + s.at("control") + s.at("dropped"));
+}
