@@ -24,18 +24,6 @@
 
 using namespace chat_test;
 
-namespace {
-std::string server_address(const server_process& s) { return "127.0.0.1:" + std::to_string(s.tcp_port()); }
-
-// chat-client's arguments for talking to `s`: it encrypts by default and pins the server's key,
-// here in a known-servers file in the server's own temporary directory, never the user's.
-std::vector<std::string> client_args(const server_process& s, std::vector<std::string> args) {
-  const std::string known = (std::filesystem::path(s.key_file()).parent_path() / "known_servers").string();
-  args.insert(args.begin(), {"--server", server_address(s), "--known-servers", known});
-  return args;
-}
-}  // namespace
-
 TEST_CASE("two people chat through the terminal client", "[integration][cli]") {
   REQUIRE(have_tmux());
   server_process server;

@@ -13,17 +13,6 @@
 
 using namespace chat_test;
 
-namespace {
-
-// As in cli_client_test.cpp: the server's key is pinned in a file of the test's own.
-std::vector<std::string> client_args(const server_process& s, std::vector<std::string> args) {
-  const std::string known = (std::filesystem::path(s.key_file()).parent_path() / "known_servers").string();
-  args.insert(args.begin(), {"--server", "127.0.0.1:" + std::to_string(s.tcp_port()), "--known-servers", known});
-  return args;
-}
-
-}  // namespace
-
 TEST_CASE("the terminal client says who is in the room on joining, and /who follows joins and leaves",
           "[integration][cli]") {
   REQUIRE(have_tmux());

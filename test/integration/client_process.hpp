@@ -2,7 +2,10 @@
 // terminal view inside a detached tmux session (send-keys in, capture-pane out).
 #pragma once
 
+#include "server_process.hpp"
+
 #include <chrono>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,6 +13,17 @@
 namespace chat_test {
 
 std::string client_binary();
+
+/// "127.0.0.1:PORT" of the server's TCP port, as chat-client's --server takes it.
+inline std::string server_address(const server_process& s) { return "127.0.0.1:" + std::to_string(s.tcp_port()); }
+
+/// chat-client's arguments for talking to `s`: it encrypts by default and pins the server's key,
+/// here in a known-servers file in the server's own temporary directory, never the user's.
+inline std::vector<std::string> client_args(const server_process& s, std::vector<std::string> args) {
+  const std::string known = (std::filesystem::path(s.key_file()).parent_path() / "known_servers").string();
+  args.insert(args.begin(), {"--server", server_address(s), "--known-servers", known});
+  return args;
+}
 
 /// chat-client --json with its stdin and stdout on pipes.
 class json_client {
