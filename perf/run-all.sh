@@ -8,7 +8,9 @@
 #   5. saturation at the scaling question's shapes (1:1 rooms and 4-person groups, encrypted);
 #   6. memory per member and per room with 100,000 members (perf/memory.sh);
 #   7. Mosquitto's saturation at 500 x 10.
-# Results go to perf-results/<date>/ (one .txt per run) and take about 17 minutes.
+# Results go to perf-results/<date>/ (one .txt and one .json per run) and take about 17 minutes;
+# then perf/plot.py draws them into perf-results/<date>/plots/ (throughput.svg, cpu.svg,
+# latency.svg), which docs/performance.md shows once copied to docs/perf/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,7 +26,7 @@ run() {
   shift
   echo "== $name: chat-bench $*" | tee "$out/$name.txt"
   uptime | tee -a "$out/$name.txt"
-  "$bench" "$@" 2>&1 | tee -a "$out/$name.txt"
+  "$bench" "$@" --json-file "$out/$name.json" 2>&1 | tee -a "$out/$name.txt"
   uptime | tee -a "$out/$name.txt"
 }
 
@@ -37,4 +39,5 @@ run shapes --sweep --max --sweep-sizes 2,4 --target chat-server-enc,limit-relay
 echo "== memory: perf/memory.sh 100000" | tee "$out/memory.txt"
 bash perf/memory.sh 100000 build-perf 2>/dev/null | tee -a "$out/memory.txt"
 run mqtt-max --max --floor --target limit-relay,mqtt
-echo "results in $out"
+python3 perf/plot.py "$out/plots" "$out"/*.json
+echo "results in $out (to publish the plots: cp $out/plots/*.svg docs/perf/)"

@@ -12,13 +12,15 @@ packages=(
 # --help, dpkg-dev (dpkg-shlibdeps) and file let CPack compute the .debs' Depends, and systemd
 # brings systemd-analyze, which checks the unit.
 package_tools=(help2man dpkg-dev file systemd)
+# perf/plot.py draws docs/performance.md's plots from chat-bench's JSON with gnuplot (SVG, no X).
+plot_tools=(gnuplot-nox python3)
 for flag in "$@"; do
   case $flag in
     --test)
       # The test suite drives the terminal client through tmux; the desktop client's UI tests
       # (desktop/) drive Debian's Chromium headless through playwright-core; ctest's package
-      # tests build the .debs.
-      packages+=(tmux chromium "${package_tools[@]}")
+      # tests build the .debs; the perf smoke test draws its plots.
+      packages+=(tmux chromium "${package_tools[@]}" "${plot_tools[@]}")
       ;;
     --fuzz)
       # fuzz/smoke.sh: clang-14 with libFuzzer and the sanitizer runtimes (libclang-rt-14-dev is
@@ -31,7 +33,7 @@ for flag in "$@"; do
       ;;
     --perf)
       # perf/: chat-bench --mqtt compares with the Mosquitto broker, driven through libmosquitto.
-      packages+=(mosquitto libmosquitto-dev)
+      packages+=(mosquitto libmosquitto-dev "${plot_tools[@]}")
       ;;
     *)
       echo "install-deps.sh: ignoring unknown flag $flag" >&2

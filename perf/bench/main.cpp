@@ -7,6 +7,7 @@
 #include "self_allocs.hpp"
 
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 
 int main(int argc, char** argv) {
@@ -22,6 +23,14 @@ int main(int argc, char** argv) {
   chat_bench::runner runner(o);
   const auto report = runner.run(command);
   std::cout << (o.json ? chat_bench::format_json(report) : chat_bench::format_table(report)) << std::flush;
+  if (!o.json_file.empty()) {
+    std::ofstream file(o.json_file);
+    file << chat_bench::format_json(report);
+    if (!file.flush()) {
+      std::cerr << "chat-bench: cannot write " << o.json_file << "\n";
+      return 1;
+    }
+  }
   if (!report.error.empty()) {
     std::cerr << "chat-bench: " << report.error << "\n";
     return 1;

@@ -144,6 +144,7 @@ parse_result parse_options(int argc, char** argv) {
       ("drain", po::value(&o.drain)->default_value(o.drain), "Seconds to wait for late deliveries after a phase.")
       ("setup-timeout", po::value(&o.setup_timeout)->default_value(o.setup_timeout), "Seconds for a set-up (0: 60 s + 10 ms per member, plus members / --handshake-rate when encrypted).")
       ("json", po::bool_switch(&o.json), "Print the results as one JSON object on stdout instead of a table.")
+      ("json-file", po::value(&o.json_file), "Also write the results as JSON to this file (perf/plot.py draws them), whatever stdout shows.")
       ("quiet,q", po::bool_switch(&o.quiet), "No progress lines on stderr.")
       ("require-zero-loss", po::bool_switch(&o.require_zero_loss), "Exit with status 3 if any fixed-rate phase lost a datagram (for the smoke test).")
       ("help,h", "Show this help.");

@@ -53,6 +53,7 @@ struct options {
 
   // Output.
   bool json = false;
+  std::string json_file;  ///< also write the JSON results here (the table still goes to stdout)
   bool quiet = false;
   bool require_zero_loss = false;
 };

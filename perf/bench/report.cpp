@@ -218,6 +218,13 @@ std::string format_json(const run_report& r) {
     o["eventual_delivered_per_s"] = p.eventual_per_s;
     o["kept_up"] = p.kept_up;
     o["latency_ms"] = json::object{{"p50", ms(p.p50_ns)}, {"p99", ms(p.p99_ns)}, {"p99.9", ms(p.p999_ns)}, {"max", ms(p.max_ns)}};
+    // The distribution, for plots: [fraction, ms] pairs from the phase's histogram.
+    if (p.counts.latency.total() > 0) {
+      json::array cdf;
+      for (double f : {0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 0.9999})
+        cdf.push_back(json::array{f, ms(p.counts.latency.percentile(f))});
+      o["latency_cdf_ms"] = std::move(cdf);
+    }
     o["server_cpu_s"] = p.server_cpu_s;
     o["server_cpu_cores"] = p.server_cpu;
     o["server_cpu_us_per_1000_deliveries"] = p.cpu_us_per_1000;

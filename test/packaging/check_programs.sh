@@ -72,7 +72,7 @@ grep -q 'key\\-file' <<<"$server_page" || fail "chat-server.1 lacks --key-file"
 grep -q '^\.SH FILES' <<<"$server_page" || fail "chat-server.1 lacks its FILES section"
 
 # --- The configuration file: every option of --help, commented out, with --help's default
-options=$(grep -oE '^  (-h \[ )?--[a-z-]+' "$tmp/chat-server.help" | sed 's/.*--//' | grep -vxE 'help|version|config')
+options=$(grep -oE '^  (-h \[ )?--[a-z0-9-]+' "$tmp/chat-server.help" | sed 's/.*--//' | grep -vxE 'help|version|config')
 [[ $(wc -l <<<"$options") -ge 30 ]] || fail "found too few options in chat-server --help"
 for option in $options; do
   grep -q "^#$option = " "$conf" || fail "chat-server.conf lacks '#$option = '"
