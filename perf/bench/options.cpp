@@ -53,12 +53,17 @@ std::vector<target_kind> parse_targets(const std::string& list) {
       out.push_back(target_kind::chat_server);
     } else if (item == "chat-server-enc") {
       out.push_back(target_kind::chat_server_enc);
+    } else if (item == "baseline") {
+      out.push_back(target_kind::baseline);
+    } else if (item == "baseline-enc") {
+      out.push_back(target_kind::baseline_enc);
     } else if (item == "limit-relay") {
       out.push_back(target_kind::limit_relay);
     } else if (item == "mqtt" || item == "mosquitto") {
       out.push_back(target_kind::mqtt);
     } else {
-      throw po::error("unknown target '" + item + "' (chat-server, chat-server-enc, limit-relay, mqtt)");
+      throw po::error("unknown target '" + item +
+                      "' (chat-server, chat-server-enc, baseline, baseline-enc, limit-relay, mqtt)");
     }
   }
   return out;
@@ -122,11 +127,12 @@ parse_result parse_options(int argc, char** argv) {
       ("max-steps", po::value(&o.max_steps)->default_value(o.max_steps), "--max: steps per system at most.");
   po::options_description systems("Systems");
   systems.add_options()
-      ("target", po::value(&targets), "Systems to measure, comma-separated: chat-server, chat-server-enc (encrypted sessions), limit-relay, mqtt (default chat-server).")
+      ("target", po::value(&targets), "Systems to measure, comma-separated: chat-server, chat-server-enc (encrypted sessions), baseline, baseline-enc (the --baseline-bin chat-server, plaintext or encrypted), limit-relay, mqtt (default chat-server).")
       ("compare", po::bool_switch(&compare), "chat-server and limit-relay in the same run, alternating (add --mqtt for Mosquitto, --encrypt for chat-server-enc as well).")
       ("encrypt", po::bool_switch(&o.encrypt), "Encrypted sessions: chat-server becomes chat-server-enc (with --compare: chat-server-enc is measured next to the plaintext chat-server).")
       ("mqtt", po::bool_switch(&mqtt), "Mosquitto on loopback, one topic per room, QoS 0 (alone, or with --compare).")
       ("server-bin", po::value(&o.server_bin), "chat-server to start (default: the one built with chat-bench).")
+      ("baseline-bin", po::value(&o.baseline_bin), "Another chat-server (an older build, say) for the targets baseline and baseline-enc: before/after in one run, alternating.")
       ("limit-relay-bin", po::value(&o.limit_relay_bin), "limit-relay to start (default: the one built with chat-bench).")
       ("mosquitto-bin", po::value(&o.mosquitto_bin)->default_value(o.mosquitto_bin), "mosquitto to start.")
       ("server-threads", po::value<unsigned>(), "Pass --threads N to the started chat-server.")
@@ -192,6 +198,10 @@ parse_result parse_options(int argc, char** argv) {
       o.targets.push_back(target_kind::mqtt);
     }
     if (o.targets.empty()) o.targets.push_back(target_kind::chat_server);
+    const bool wants_baseline = std::find_if(o.targets.begin(), o.targets.end(), [](target_kind k) {
+                                  return k == target_kind::baseline || k == target_kind::baseline_enc;
+                                }) != o.targets.end();
+    if (wants_baseline && o.baseline_bin.empty()) throw po::error("the baseline targets need --baseline-bin");
     if (vm.count("server-threads")) o.server_threads = vm["server-threads"].as<unsigned>();
     if (vm.count("connect")) o.connect = vm["connect"].as<std::string>();
     if (vm.count("server-pid")) o.server_pid = vm["server-pid"].as<int>();

@@ -32,6 +32,7 @@ struct options {
   // Which systems.
   std::vector<target_kind> targets;
   std::string server_bin;
+  std::string baseline_bin;  ///< the chat-server of the baseline targets
   std::string limit_relay_bin;
   std::string mosquitto_bin = "mosquitto";
   std::vector<std::string> server_args;  ///< after `--`: extra arguments for the started target(s)

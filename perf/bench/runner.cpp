@@ -88,7 +88,7 @@ void runner::prepare(target& t, const shape& s) {
   setup_result r;
   r.target = t.name();
   r.layout = s;
-  r.encrypted = t.kind() == target_kind::chat_server_enc;
+  r.encrypted = is_encrypted(t.kind());
   r.seconds = seconds_between(start, now_ns());
   r.bench_cpu_s = self_cpu_seconds() - self_before;
   const auto server_after = sample_process(t.pid());
@@ -118,7 +118,7 @@ phase_result runner::run_phase(target& t, double rate, double duration, const st
   phase_result r;
   r.target = t.name();
   r.mode = mode;
-  r.encrypted = t.kind() == target_kind::chat_server_enc;
+  r.encrypted = is_encrypted(t.kind());
   r.base_rss_kib = t.base_rss_kib();
   r.layout = layout;
   r.rate = rate;
@@ -365,7 +365,7 @@ run_report runner::run(const std::string& command_line) {
   report_.bench_threads = opts_.bench_threads;
   report_.self_allocs = self_allocations().has_value();
   for (const auto kind : opts_.targets) {
-    if (kind == target_kind::chat_server_enc) report_.handshake_rate = opts_.handshake_rate;
+    if (is_encrypted(kind)) report_.handshake_rate = opts_.handshake_rate;
   }
   report_.load_before = load_average();
   utsname u{};
@@ -381,7 +381,7 @@ run_report runner::run(const std::string& command_line) {
   for (const auto& s : all_shapes) biggest_population = std::max(biggest_population, s.total());
 
   // Paced encrypted handshakes take members / rate at least.
-  const bool any_encrypted = std::find(opts_.targets.begin(), opts_.targets.end(), target_kind::chat_server_enc) !=
+  const bool any_encrypted = std::find_if(opts_.targets.begin(), opts_.targets.end(), is_encrypted) !=
                              opts_.targets.end();
   const double pacing = any_encrypted && opts_.handshake_rate > 0
                             ? static_cast<double>(biggest_population) / opts_.handshake_rate
@@ -393,7 +393,9 @@ run_report runner::run(const std::string& command_line) {
   for (const auto kind : opts_.targets) {
     target_settings ts;
     ts.kind = kind;
-    ts.program = is_chat_server(kind)               ? opts_.server_bin
+    const bool baseline = kind == target_kind::baseline || kind == target_kind::baseline_enc;
+    ts.program = baseline                           ? opts_.baseline_bin
+                 : is_chat_server(kind)             ? opts_.server_bin
                  : kind == target_kind::limit_relay ? opts_.limit_relay_bin
                                                     : opts_.mosquitto_bin;
     ts.extra_args = opts_.server_args;

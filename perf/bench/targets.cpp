@@ -47,6 +47,10 @@ std::string_view kind_name(target_kind k) noexcept {
       return "chat-server";
     case target_kind::chat_server_enc:
       return "chat-server-enc";
+    case target_kind::baseline:
+      return "baseline";
+    case target_kind::baseline_enc:
+      return "baseline-enc";
     case target_kind::limit_relay:
       return "limit-relay";
     case target_kind::mqtt:
@@ -78,11 +82,13 @@ void target::start(const shape& largest) {
     description_ = "attached to " + address_.to_string() + " pid " + std::to_string(pid_);
     if (!alive()) throw std::runtime_error("no process with pid " + std::to_string(pid_));
     // Trust on first use: the key the server gives now is the one used for the whole run.
-    if (settings_.kind == target_kind::chat_server_enc) fetch_key(std::nullopt);
+    if (is_encrypted(settings_.kind)) fetch_key(std::nullopt);
   } else {
     switch (settings_.kind) {
       case target_kind::chat_server:
       case target_kind::chat_server_enc:
+      case target_kind::baseline:
+      case target_kind::baseline_enc:
         start_chat_server(largest);
         break;
       case target_kind::limit_relay:
@@ -131,7 +137,7 @@ void target::start_chat_server(const shape& largest) {
   // keeps its key in the user's home unless given a file. The plaintext target passes
   // --allow-plaintext; chat-server-enc runs as configured by default (encrypted only). Both keep
   // their key in a temporary directory. Older servers have neither flag (and no encryption).
-  const bool encrypted = settings_.kind == target_kind::chat_server_enc;
+  const bool encrypted = is_encrypted(settings_.kind);
   const std::string help = child_process::capture({settings_.program, "--help"}, std::chrono::seconds(5));
   const bool has_plaintext_flag = help.find("--allow-plaintext") != std::string::npos;
   if (encrypted && !has_plaintext_flag) {
@@ -273,7 +279,7 @@ void target::populate(const shape& layout) {
     for (auto& m : mqtt_->members()) shares[m.id % count].push_back(&m);
     for (std::size_t w = 0; w < count; ++w) workers_.push_back(std::make_unique<mqtt_worker>(w, count, shares[w]));
   } else {
-    options.encrypted = settings_.kind == target_kind::chat_server_enc;
+    options.encrypted = is_encrypted(settings_.kind);
     udp_ = std::make_unique<udp_population>(layout, options);
     if (is_chat_server(settings_.kind)) {
       udp_->handshake_and_bind(address_, server_key_ ? &*server_key_ : nullptr);

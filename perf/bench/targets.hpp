@@ -27,10 +27,17 @@
 
 namespace chat_bench {
 
-enum class target_kind { chat_server, chat_server_enc, limit_relay, mqtt };
+/// baseline and baseline_enc are another chat-server binary (--baseline-bin), for before/after
+/// comparisons in one run, alternating with the current one.
+enum class target_kind { chat_server, chat_server_enc, baseline, baseline_enc, limit_relay, mqtt };
 std::string_view kind_name(target_kind k) noexcept;
 inline bool is_chat_server(target_kind k) noexcept {
-  return k == target_kind::chat_server || k == target_kind::chat_server_enc;
+  return k == target_kind::chat_server || k == target_kind::chat_server_enc || k == target_kind::baseline ||
+         k == target_kind::baseline_enc;
+}
+/// A chat-server whose members use encrypted sessions.
+inline bool is_encrypted(target_kind k) noexcept {
+  return k == target_kind::chat_server_enc || k == target_kind::baseline_enc;
 }
 
 struct target_settings {
