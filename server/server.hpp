@@ -3,6 +3,7 @@
 #pragma once
 
 #include "address_gate.hpp"
+#include "replay_gate.hpp"
 #include "config.hpp"
 #include "counters.hpp"
 #include "handshake_stats.hpp"
@@ -59,6 +60,7 @@ class server {
   room_table rooms_;
   hash_pool hashes_;
   address_gate gate_;
+  replay_gate replays_;
   std::atomic<std::size_t> members_{0};
   handshake_gauges handshakes_;
   handshake_stats handshake_outcomes_;

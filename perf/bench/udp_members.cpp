@@ -16,6 +16,7 @@
 #include <array>
 #include <cerrno>
 #include <cstdio>
+#include <chrono>
 #include <cstring>
 #include <deque>
 #include <optional>
@@ -307,7 +308,8 @@ class setup_driver {
     j.member = member;
     const auto op = m.position == 0 ? libchat::operation::create_room : libchat::operation::join_room;
     const std::string room = pop_.room_name(m.room);
-    const libchat::room_request request{udp_population::user_name(m.position), {}};
+    const libchat::room_request request{udp_population::user_name(m.position), {},
+                                        std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now())};
     if (server_key_) {
       // The operation and the room are bound into the transcript: a fresh handshake per attempt.
       j.secure = std::make_unique<libchat::client_handshake>(*server_key_, static_cast<std::uint8_t>(op), room);
