@@ -80,7 +80,9 @@ std::string take_text(FuzzedDataProvider& in, std::size_t max) {
 }
 
 // The harness's wall clock: a fixed time, so that an input means the same on every run.
-libchat::wall_time fuzz_now() { return libchat::wall_time(std::chrono::seconds(1'767'225'600)); }
+libchat::wall_time fuzz_now() {
+  return libchat::wall_time(std::chrono::seconds(1'767'225'600));
+}
 
 // The byte stream the client sends.
 fuzz::bytes make_stream(FuzzedDataProvider& in, bool& plaintext_request) {
@@ -97,7 +99,8 @@ fuzz::bytes make_stream(FuzzedDataProvider& in, bool& plaintext_request) {
   } else {
     libchat::client_handshake client(fixed_key().public_half(), operation, room);
     // Mostly on time (the harness's clock is fuzz_now), sometimes off or untimed.
-    if (in.ConsumeBool()) request.sent_at = fuzz_now() + std::chrono::seconds(in.ConsumeIntegralInRange<int>(-100, 100));
+    if (in.ConsumeBool())
+      request.sent_at = fuzz_now() + std::chrono::seconds(in.ConsumeIntegralInRange<int>(-100, 100));
     auto sealed = client.seal_request(request);
     FUZZ_CHECK(sealed.has_value(), "a request could not be sealed to a good key");
     payload = std::move(*sealed);

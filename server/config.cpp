@@ -149,8 +149,8 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
        "the request is refused (bad_request, \"your clock is off by ...\"). Keep the clock in sync.")
       ("replay-cache", po::value<std::size_t>()->default_value(c.replays.capacity),
        "Encrypted requests remembered to refuse replays (2 x --request-skew of handshakes). Past "
-       "that many in that time, requests sealed before the newest one forgotten are refused "
-       "(server_busy), never replayed.")
+       "that many in that time, a request sealed no later than the oldest one remembered is "
+       "refused (server_busy) rather than any replay taken.")
       ("lobby-max-members", po::value<std::size_t>()->default_value(c.lobby.max_members),
        "Addresses the lobby relays to at once.")
       ("chat-rate", po::value<double>()->default_value(c.room.chat.per_second),

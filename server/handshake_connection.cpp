@@ -23,7 +23,9 @@ constexpr std::size_t max_drained_bytes = 64u << 10;
 
 bool refused(libchat::door how) { return how != libchat::door::open; }
 // The one wall-clock read of a handshake: what a sealed request's time is checked against.
-libchat::wall_time wall_clock() { return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()); }
+libchat::wall_time wall_clock() {
+  return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+}
 }  // namespace
 
 handshake_connection::handshake_connection(handshake_services& services, asio::ip::tcp::socket socket,

@@ -76,8 +76,8 @@ server::server(const server_config& config, libchat::server_key key)
   handshake_settings_.max_handshakes = config_.max_handshakes;
   handshake_settings_.max_rooms = config_.max_rooms;
   handshake_settings_.password = config_.password;
-  handshake_services_.emplace(handshake_services{handshake_settings_, key_, gate_, replays_, rooms_, hashes_, *room_services_,
-                                                 handshakes_, handshake_outcomes_, *log_});
+  handshake_services_.emplace(handshake_services{handshake_settings_, key_, gate_, replays_, rooms_, hashes_,
+                                                 *room_services_, handshakes_, handshake_outcomes_, *log_});
   if (config_.lobby_port) {
     try {
       lobby_.emplace(io_, stats_, config_.lobby, asio::ip::udp::endpoint(address, *config_.lobby_port));

@@ -3,7 +3,6 @@
 #pragma once
 
 #include "address_gate.hpp"
-#include "replay_gate.hpp"
 #include "config.hpp"
 #include "counters.hpp"
 #include "handshake_stats.hpp"
@@ -13,6 +12,7 @@
 #include "metrics_text.hpp"
 #include "room_table.hpp"
 #include "handshake_services.hpp"
+#include "replay_gate.hpp"
 #include "room_services.hpp"
 #include "tcp_listener.hpp"
 #include "udp_relay.hpp"

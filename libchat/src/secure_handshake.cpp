@@ -265,7 +265,9 @@ boost::system::result<room_request> server_handshake::open_request(std::string_v
   return parse_room_request(*json);
 }
 
-const public_key& server_handshake::client_ephemeral() const noexcept { return impl_->client_ephemeral; }
+const public_key& server_handshake::client_ephemeral() const noexcept {
+  return impl_->client_ephemeral;
+}
 
 std::string server_handshake::seal_response(std::string_view json) {
   auto& s = *impl_;

@@ -48,9 +48,8 @@ std::string fill(std::string_view text, std::initializer_list<std::pair<std::str
 std::string_view refusal_name(refusal r) noexcept { return row_of(r).name; }
 tcrp_error refusal_error(refusal r) noexcept { return row_of(r).wire; }
 
-server_exchange::server_exchange(const server_exchange_config& config, const server_key& key,
-                                 admission_ledger& ledger, replay_ledger& replays, const ip_address& client,
-                                 wall_time now, door how)
+server_exchange::server_exchange(const server_exchange_config& config, const server_key& key, admission_ledger& ledger,
+                                 replay_ledger& replays, const ip_address& client, wall_time now, door how)
     : config_(config),
       key_(key),
       ledger_(ledger),

@@ -15,13 +15,13 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cstdio>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <optional>
-#include <unordered_map>
 #include <stdexcept>
+#include <unordered_map>
 #include <variant>
 
 namespace chat_bench {
@@ -308,7 +308,8 @@ class setup_driver {
     j.member = member;
     const auto op = m.position == 0 ? libchat::operation::create_room : libchat::operation::join_room;
     const std::string room = pop_.room_name(m.room);
-    const libchat::room_request request{udp_population::user_name(m.position), {},
+    const libchat::room_request request{udp_population::user_name(m.position),
+                                        {},
                                         std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now())};
     if (server_key_) {
       // The operation and the room are bound into the transcript: a fresh handshake per attempt.

@@ -163,8 +163,7 @@ struct duel {
     if (config.now == libchat::wall_time{}) config.now = world.wall_now;
     auto owned = std::make_unique<libchat::client_exchange>(std::move(config));
     libchat::client_exchange& client = *owned;
-    libchat::server_exchange server(world.config, world.key, world.ledger, world.replays, world.client,
-                                    world.wall_now);
+    libchat::server_exchange server(world.config, world.key, world.ledger, world.replays, world.client, world.wall_now);
     byte_vector to_server, to_client;
     std::size_t server_fed = 0, client_fed = 0;
     auto c = client.start();

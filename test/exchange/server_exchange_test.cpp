@@ -345,7 +345,8 @@ TEST_CASE("an encrypted request that does not open is refused in plaintext; its 
   SECTION("an encrypted join to a plaintext room") {
     w.add_room("open");
     libchat::client_handshake client(w.key.public_half(), join_op, "open");
-    const auto t = w.run(tcrp_frame(join_op, 0, "open", client.seal_request({"bob", std::nullopt, w.wall_now}).value()));
+    const auto t =
+        w.run(tcrp_frame(join_op, 0, "open", client.seal_request({"bob", std::nullopt, w.wall_now}).value()));
     CHECK(t.outcome.why == refusal::room_not_encrypted);
     REQUIRE(client.open_response(t.frames[0].payload).has_value());
     auto final_reply = client.open_completion(t.frames[1].payload);

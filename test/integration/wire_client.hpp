@@ -94,7 +94,6 @@ member join_member(std::uint16_t tcp_port, std::uint16_t udp_port, libchat::oper
                    const std::string& username, const std::optional<std::string>& password = std::nullopt,
                    const std::string& ip = "127.0.0.1");
 
-
 /// The wall-clock time now, as a sealed request carries it.
 inline libchat::wall_time wall_now() {
   return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
