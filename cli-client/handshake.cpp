@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include <chrono>
 #include <exception>
 
 namespace chat_cli {
@@ -109,6 +110,8 @@ class exchange {
       c.room = request_.room;
       c.request = request_.payload;
       c.server_key = request_.server_key;
+      // The time the request is sealed at: the server refuses replays by it.
+      c.now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
     }
     c.server_name = server_text();
     return c;

@@ -25,6 +25,7 @@
 #include "libchat/tcrp.hpp"
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -78,6 +79,11 @@ std::string take_text(FuzzedDataProvider& in, std::size_t max) {
   return std::string(bytes.begin(), bytes.end());
 }
 
+// The harness's wall clock: a fixed time, so that an input means the same on every run.
+libchat::wall_time fuzz_now() {
+  return libchat::wall_time(std::chrono::seconds(1'767'225'600));
+}
+
 // The byte stream the client sends.
 fuzz::bytes make_stream(FuzzedDataProvider& in, bool& plaintext_request) {
   const int mode = in.ConsumeIntegralInRange<int>(0, 2);
@@ -92,6 +98,9 @@ fuzz::bytes make_stream(FuzzedDataProvider& in, bool& plaintext_request) {
     payload = libchat::encode_room_request(request);
   } else {
     libchat::client_handshake client(fixed_key().public_half(), operation, room);
+    // Mostly on time (the harness's clock is fuzz_now), sometimes off or untimed.
+    if (in.ConsumeBool())
+      request.sent_at = fuzz_now() + std::chrono::seconds(in.ConsumeIntegralInRange<int>(-100, 100));
     auto sealed = client.seal_request(request);
     FUZZ_CHECK(sealed.has_value(), "a request could not be sealed to a good key");
     payload = std::move(*sealed);
@@ -144,7 +153,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto how = static_cast<libchat::door>(in.ConsumeIntegralInRange<int>(0, 2));
 
   counting_ledger ledger(in);
-  libchat::server_exchange x(config, fixed_key(), ledger, libchat::ip_address::from_v4({10, 0, 0, 9}), how);
+  libchat::replay_cache replays;
+  libchat::server_exchange x(config, fixed_key(), ledger, replays, libchat::ip_address::from_v4({10, 0, 0, 9}),
+                             fuzz_now(), how);
   std::size_t fed = 0;
   bool failed = false, admitted = false;
   std::optional<libchat::password_hash> stored;

@@ -144,6 +144,13 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
       ("ipv6-prefix", po::value<unsigned>()->default_value(c.per_address.ipv6_prefix),
        "Every per-address limit counts an IPv6 client by this prefix of its address (1-128; 64: a "
        "host or a LAN usually owns a whole /64). IPv4 clients are counted by their address.")
+      ("request-skew", po::value<long>()->default_value(c.replays.skew.count()),
+       "Seconds an encrypted request's time may be from this server's clock, either way; past it "
+       "the request is refused (bad_request, \"your clock is off by ...\"). Keep the clock in sync.")
+      ("replay-cache", po::value<std::size_t>()->default_value(c.replays.capacity),
+       "Encrypted requests remembered to refuse replays (2 x --request-skew of handshakes). Past "
+       "that many in that time, a request sealed no later than the oldest one remembered is "
+       "refused (server_busy) rather than any replay taken.")
       ("lobby-max-members", po::value<std::size_t>()->default_value(c.lobby.max_members),
        "Addresses the lobby relays to at once.")
       ("chat-rate", po::value<double>()->default_value(c.room.chat.per_second),
@@ -222,6 +229,8 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
                   in_range<double>(vm, "handshake-rate", 0, 1e6) && in_range<double>(vm, "handshake-burst", 0, 1e6) &&
                   in_range<std::size_t>(vm, "max-rooms-per-ip", 1, 10'000'000) &&
                   in_range<unsigned>(vm, "ipv6-prefix", 1, 128) &&
+                  in_range<long>(vm, "request-skew", 1, 86400) &&
+                  in_range<std::size_t>(vm, "replay-cache", 1, 16'777'216) &&
                   in_range<std::size_t>(vm, "max-tokens-per-ip", 1, 100'000'000) &&
                   in_range<double>(vm, "chat-rate", 0, 1e6) && in_range<double>(vm, "chat-burst", 0, 1e6) &&
                   in_range<double>(vm, "join-rate", 0, 1e6) && in_range<double>(vm, "join-burst", 0, 1e6) &&
@@ -277,6 +286,8 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
   c.per_address.room_password_window =
       std::chrono::seconds(std::max(1L, vm["room-password-window"].as<long>()));
   c.per_address.ipv6_prefix = vm["ipv6-prefix"].as<unsigned>();
+  c.replays.skew = std::chrono::seconds(vm["request-skew"].as<long>());
+  c.replays.capacity = vm["replay-cache"].as<std::size_t>();
   c.room.chat = {vm["chat-rate"].as<double>(), std::max(1.0, vm["chat-burst"].as<double>())};
   c.room.joins = {vm["join-rate"].as<double>(), std::max(1.0, vm["join-burst"].as<double>())};
   c.lobby.inactivity_timeout = c.room.inactivity_timeout;

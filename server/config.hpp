@@ -4,6 +4,7 @@
 #include "libchat/address_limits.hpp"
 #include "libchat/lobby.hpp"
 #include "libchat/password.hpp"
+#include "libchat/replay_cache.hpp"
 #include "libchat/room.hpp"
 
 #include <chrono>
@@ -39,6 +40,7 @@ struct server_config {
   std::size_t max_rooms = 10'000;
   libchat::room_limits room;
   libchat::address_limit_config per_address;
+  libchat::replay_cache_config replays;
   libchat::lobby_limits lobby;
 
   libchat::password_params password;

@@ -3,6 +3,7 @@
 #include "address_gate.hpp"
 #include "handshake_stats.hpp"
 #include "hash_pool.hpp"
+#include "replay_gate.hpp"
 #include "room_host.hpp"
 #include "room_table.hpp"
 
@@ -21,6 +22,10 @@ constexpr std::chrono::milliseconds busy_deadline{1000};
 constexpr std::size_t max_drained_bytes = 64u << 10;
 
 bool refused(libchat::door how) { return how != libchat::door::open; }
+// The one wall-clock read of a handshake: what a sealed request's time is checked against.
+libchat::wall_time wall_clock() {
+  return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+}
 }  // namespace
 
 handshake_connection::handshake_connection(handshake_services& services, asio::ip::tcp::socket socket,
@@ -30,7 +35,7 @@ handshake_connection::handshake_connection(handshake_services& services, asio::i
       deadline_(socket_.get_executor()),
       door_(how),
       ip_(ip),
-      exchange_(services.settings.exchange, services.key, services.gate, ip, how) {
+      exchange_(services.settings.exchange, services.key, services.gate, services.replays, ip, wall_clock(), how) {
   (refused(door_) ? services_.gauges.refusing : services_.gauges.serving).fetch_add(1, std::memory_order_relaxed);
   boost::system::error_code ec;
   const auto remote = socket_.remote_endpoint(ec);

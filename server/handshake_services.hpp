@@ -16,6 +16,7 @@
 namespace chat_server {
 
 class address_gate;
+class replay_gate;
 class handshake_stats;
 class hash_pool;
 class room_table;
@@ -39,6 +40,7 @@ struct handshake_services {
   const handshake_settings& settings;
   const libchat::server_key& key;
   address_gate& gate;
+  replay_gate& replays;
   room_table& rooms;
   hash_pool& hashes;
   room_services& new_rooms;

@@ -40,6 +40,7 @@ server::server(const server_config& config, libchat::server_key key)
       log_(make_logger(config_.log_level)),
       hashes_(config_.hash_workers, config_.hash_queue),
       gate_(config_.per_address),
+      replays_(config_.replays),
       stop_signals_(io_, SIGINT, SIGTERM),
       stats_signal_(io_, SIGUSR1),
       stats_timer_(io_),
@@ -70,12 +71,13 @@ server::server(const server_config& config, libchat::server_key key)
   exchange.rooms_per_address = config_.per_address.rooms;
   exchange.tokens_per_address = config_.per_address.tokens;
   exchange.max_members = config_.room.max_members;
+  exchange.request_skew = config_.replays.skew;
   handshake_settings_.timeout = config_.handshake_timeout;
   handshake_settings_.max_handshakes = config_.max_handshakes;
   handshake_settings_.max_rooms = config_.max_rooms;
   handshake_settings_.password = config_.password;
-  handshake_services_.emplace(handshake_services{handshake_settings_, key_, gate_, rooms_, hashes_, *room_services_,
-                                                 handshakes_, handshake_outcomes_, *log_});
+  handshake_services_.emplace(handshake_services{handshake_settings_, key_, gate_, replays_, rooms_, hashes_,
+                                                 *room_services_, handshakes_, handshake_outcomes_, *log_});
   if (config_.lobby_port) {
     try {
       lobby_.emplace(io_, stats_, config_.lobby, asio::ip::udp::endpoint(address, *config_.lobby_port));

@@ -12,6 +12,7 @@
 #include "metrics_text.hpp"
 #include "room_table.hpp"
 #include "handshake_services.hpp"
+#include "replay_gate.hpp"
 #include "room_services.hpp"
 #include "tcp_listener.hpp"
 #include "udp_relay.hpp"
@@ -59,6 +60,7 @@ class server {
   room_table rooms_;
   hash_pool hashes_;
   address_gate gate_;
+  replay_gate replays_;
   std::atomic<std::size_t> members_{0};
   handshake_gauges handshakes_;
   handshake_stats handshake_outcomes_;

@@ -489,7 +489,8 @@ describe('handshake against misbehaving encrypted servers', () => {
     const impostor = x25519KeyPair();
     const fake = await fakeServer({
       reply: (socket, _hs, request) => {
-        assert.equal(request?.toString(), '{"username":"alice","password":"swordfish"}'); // the real key opens it
+        // The real key opens it (and it carries the time it was sealed at, §12.3).
+        assert.match(request?.toString() ?? '', /^\{"username":"alice","password":"swordfish","time":\d+\}$/);
         const fakeHs = new ServerHandshake(impostor, 1, enc('lobby'));
         fakeHs.openRequest(JSON.stringify({ e: Buffer.from(x25519KeyPair().publicKey).toString('base64url'), ct: 'AAAAAAAAAAAAAAAAAAAAAA' }));
         socket.end(encodeFrame(1, 1, 'lobby', fakeHs.sealResponse('{"status":202,"message":"Creating."}')));

@@ -30,6 +30,8 @@ interface TranscriptCase {
   encrypted: boolean;
   server_key_hex?: string;
   client_ephemeral_private_hex?: string;
+  /** Encrypted cases: the time the request is sealed at (the replies' keys depend on it). */
+  time?: number;
   replies: Frame[];
   close_after: boolean;
   expect:
@@ -103,6 +105,7 @@ describe('shared client transcripts', () => {
           room: c.room,
           username: c.username,
           ...(c.password !== null ? { password: c.password } : {}),
+          ...(c.time !== undefined ? { sentAt: c.time } : {}),
         };
         const outcome = runHandshake(scriptedStream(stream, chunk, c.close_after), request, cryptoFor(c));
         if ('grant' in c.expect) {

@@ -55,6 +55,8 @@ interface EncryptedVector {
   client_datagram: { room: string; counter: number; message: string; hex: string };
   server_datagram: { counter: number; plaintext_hex: string; hex: string };
   server_key_response: string;
+  /** The "time" inside request_json: when the request was sealed (§12.3). */
+  time: number;
 }
 interface Vectors {
   token_example: { index: number; secret_hex: string; text: string };
@@ -226,6 +228,7 @@ describe('shared vectors: an encrypted session with fixed keys (§12)', () => {
     room: v.room,
     username: request['username'] as string,
     password: request['password'] as string,
+    sentAt: request['time'] as number,
   };
 
   /** The client's half, with the vector's ephemeral key, run through the whole exchange. */

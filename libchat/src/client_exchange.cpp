@@ -39,7 +39,11 @@ client_action client_exchange::start() {
     if (config_.server_key)
       secure_ = std::make_unique<client_handshake>(*config_.server_key, op, config_.room, fixed);
     boost::system::result<std::string> payload = encode_room_request(config_.request);
-    if (secure_) payload = secure_->seal_request(config_.request);
+    if (secure_) {
+      room_request timed = config_.request;
+      timed.sent_at = config_.now;
+      payload = secure_->seal_request(timed);
+    }
     // A small-order server key agrees no secret: nothing is sent to it.
     if (!payload) return fail(exchange_failure::kind::bad_handshake, "the server key of " + config_.server_name +
                                                                       " is unusable: " + payload.error().message());

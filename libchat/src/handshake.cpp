@@ -26,6 +26,8 @@ boost::system::result<room_request> parse_room_request(std::string_view payload)
   if (auto ec = check_name(**username)) return ec;
   auto password = object->string_field("password", /*null_is_absent=*/true);
   if (!password) return password.error();
+  auto sent_at = object->integer_field("time", 0, max_request_time);
+  if (!sent_at) return sent_at.error();
 
   room_request request;
   request.username = std::string(**username);
@@ -33,6 +35,7 @@ boost::system::result<room_request> parse_room_request(std::string_view payload)
     if ((*password)->size() > max_password_bytes) return make_error_code(errc::wrong_field_type);
     request.password = std::string(**password);
   }
+  if (*sent_at) request.sent_at = wall_time(std::chrono::seconds(**sent_at));
   return request;
 }
 
@@ -40,6 +43,7 @@ std::string encode_room_request(const room_request& request) {
   json::object o;
   o["username"] = request.username;
   if (request.password) o["password"] = *request.password;
+  if (request.sent_at) o["time"] = request.sent_at->time_since_epoch().count();
   return json::serialize(o);
 }
 

@@ -265,6 +265,10 @@ boost::system::result<room_request> server_handshake::open_request(std::string_v
   return parse_room_request(*json);
 }
 
+const public_key& server_handshake::client_ephemeral() const noexcept {
+  return impl_->client_ephemeral;
+}
+
 std::string server_handshake::seal_response(std::string_view json) {
   auto& s = *impl_;
   s.t.mix_hash(s.ephemeral.public_half);

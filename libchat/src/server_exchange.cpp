@@ -48,12 +48,14 @@ std::string fill(std::string_view text, std::initializer_list<std::pair<std::str
 std::string_view refusal_name(refusal r) noexcept { return row_of(r).name; }
 tcrp_error refusal_error(refusal r) noexcept { return row_of(r).wire; }
 
-server_exchange::server_exchange(const server_exchange_config& config, const server_key& key,
-                                 admission_ledger& ledger, const ip_address& client, door how)
+server_exchange::server_exchange(const server_exchange_config& config, const server_key& key, admission_ledger& ledger,
+                                 replay_ledger& replays, const ip_address& client, wall_time now, door how)
     : config_(config),
       key_(key),
       ledger_(ledger),
+      replays_(replays),
       client_(client),
+      now_(now),
       door_(how),
       reader_(tcrp_direction::to_server, config.max_payload) {}
 
@@ -109,8 +111,27 @@ server_action server_exchange::on_request() {
   request_ = std::move(*request);
   outcome_.username = request_.username;
   outcome_.password = request_.password.has_value();
+  if (secure_) {
+    if (const auto why = check_freshness()) return refuse(*why, frame_state::response);
+  }
   step_ = step::looking_up;
   return {.what = server_action::kind::find_room, .room = room_};
+}
+
+std::optional<refusal> server_exchange::check_freshness() {
+  // Without a time, a recorded request could be replayed for ever.
+  if (!request_.sent_at) return refusal::untimed;
+  clock_offset_ = *request_.sent_at - now_;
+  // One answer for every replay, at state 1 and before the room is looked up: its size and its
+  // timing are the same whatever the room, the name or the password (the replayer cannot read it).
+  switch (replays_.first_sight(secure_->client_ephemeral(), *request_.sent_at, now_)) {
+    case freshness::fresh: return std::nullopt;
+    case freshness::replayed: return refusal::replayed;
+    case freshness::too_old:
+    case freshness::too_new: return refusal::clock_skew;
+    case freshness::crowded: return refusal::replays_crowded;
+  }
+  return refusal::replays_crowded;
 }
 
 // ---- create and join ----
@@ -247,9 +268,13 @@ std::string server_exchange::sentence(refusal why) const {
   if (why == refusal::rooms_per_ip) limit = std::to_string(config_.rooms_per_address);
   if (why == refusal::tokens_per_ip) limit = std::to_string(config_.tokens_per_address);
   if (why == refusal::room_full) limit = std::to_string(config_.max_members);
+  if (why == refusal::clock_skew) limit = std::to_string(config_.request_skew.count());
+  const auto off = clock_offset_.count();
+  const std::string offset = std::to_string(off < 0 ? -off : off) + (off < 0 ? " s behind" : " s ahead of");
   return fill(row_of(why).sentence, {{"room", quoted(room_)},
                                      {"username", quoted(request_.username)},
                                      {"limit", limit},
+                                     {"offset", offset},
                                      {"reason", outcome_.request_error.message()}});
 }
 

@@ -15,12 +15,13 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <deque>
 #include <optional>
-#include <unordered_map>
 #include <stdexcept>
+#include <unordered_map>
 #include <variant>
 
 namespace chat_bench {
@@ -307,7 +308,9 @@ class setup_driver {
     j.member = member;
     const auto op = m.position == 0 ? libchat::operation::create_room : libchat::operation::join_room;
     const std::string room = pop_.room_name(m.room);
-    const libchat::room_request request{udp_population::user_name(m.position), {}};
+    const libchat::room_request request{udp_population::user_name(m.position),
+                                        {},
+                                        std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now())};
     if (server_key_) {
       // The operation and the room are bound into the transcript: a fresh handshake per attempt.
       j.secure = std::make_unique<libchat::client_handshake>(*server_key_, static_cast<std::uint8_t>(op), room);

@@ -80,6 +80,8 @@ TEST_CASE("the shared client transcripts", "[exchange][vectors]") {
         std::copy(key.begin(), key.end(), pk.begin());
         config.server_key = pk;
         config.ephemeral_private = from_hex(str(c.at("client_ephemeral_private_hex")));
+        // The time the request was sealed at: part of the sealed request, so of every reply's key.
+        config.now = libchat::wall_time(std::chrono::seconds(c.at("time").as_int64()));
       }
       byte_vector stream;
       for (const auto& f : c.at("replies").as_array()) {
@@ -157,9 +159,11 @@ struct duel {
   std::size_t chunk = 1 << 20;
 
   std::unique_ptr<libchat::client_exchange> run(libchat::client_exchange_config config) {
+    // Sealed at the server's time, unless the test says otherwise.
+    if (config.now == libchat::wall_time{}) config.now = world.wall_now;
     auto owned = std::make_unique<libchat::client_exchange>(std::move(config));
     libchat::client_exchange& client = *owned;
-    libchat::server_exchange server(world.config, world.key, world.ledger, world.client);
+    libchat::server_exchange server(world.config, world.key, world.ledger, world.replays, world.client, world.wall_now);
     byte_vector to_server, to_client;
     std::size_t server_fed = 0, client_fed = 0;
     auto c = client.start();

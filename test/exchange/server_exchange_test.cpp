@@ -297,7 +297,7 @@ TEST_CASE("an encrypted create and join: sealed replies, a session id, and worki
   for (std::uint8_t op : {create_op, join_op}) {
     INFO("operation " << int(op));
     libchat::client_handshake client(w.key.public_half(), op, "vault");
-    const auto sealed = client.seal_request({op == create_op ? "alice" : "bob", std::nullopt}).value();
+    const auto sealed = client.seal_request({op == create_op ? "alice" : "bob", std::nullopt, w.wall_now}).value();
     const auto t = w.run(tcrp_frame(op, 0, "vault", sealed));
     CHECK(t.step_line() == (op == create_op ? "read find_room write create write-last close"
                                             : "read find_room write admit write-last close"));
@@ -345,7 +345,8 @@ TEST_CASE("an encrypted request that does not open is refused in plaintext; its 
   SECTION("an encrypted join to a plaintext room") {
     w.add_room("open");
     libchat::client_handshake client(w.key.public_half(), join_op, "open");
-    const auto t = w.run(tcrp_frame(join_op, 0, "open", client.seal_request({"bob", std::nullopt}).value()));
+    const auto t =
+        w.run(tcrp_frame(join_op, 0, "open", client.seal_request({"bob", std::nullopt, w.wall_now}).value()));
     CHECK(t.outcome.why == refusal::room_not_encrypted);
     REQUIRE(client.open_response(t.frames[0].payload).has_value());
     auto final_reply = client.open_completion(t.frames[1].payload);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "libchat/address_limits.hpp"
+#include "libchat/replay_cache.hpp"
 #include "libchat/room.hpp"
 #include "libchat/server_exchange.hpp"
 #include "libchat/tcrp.hpp"
@@ -85,6 +86,10 @@ class server_world {
   fake_clock clock;
   libchat::server_key key = libchat::server_key::generate();
   clocked_ledger ledger{limits_config, clock};
+  /// The server's wall clock (what a sealed request's time is checked against) and its memory of
+  /// sealed requests. Sealed requests in tests carry `wall_now` unless they test the time.
+  libchat::wall_time wall_now = libchat::wall_time(std::chrono::seconds(1'767'225'600));  // 2026-01-01
+  libchat::replay_cache replays;
   recording_output out;
   std::map<std::string, std::unique_ptr<libchat::room>> rooms;
   libchat::ip_address client = libchat::ip_address::from_v4({10, 0, 0, 7});
@@ -110,7 +115,7 @@ class server_world {
 
   transcript run(const byte_vector& request, fault f = {}, libchat::door how = libchat::door::open) {
     transcript t;
-    libchat::server_exchange x(config, key, ledger, client, how);
+    libchat::server_exchange x(config, key, ledger, replays, client, wall_now, how);
     std::size_t fed = 0;
     int reads = 0, writes = 0;
     libchat::room* found = nullptr;

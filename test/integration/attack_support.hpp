@@ -349,7 +349,7 @@ inline sealed_token secure_token_only(std::uint16_t tcp_port, const libchat::pub
   libchat::client_handshake hs(key, static_cast<std::uint8_t>(operation::join_room), room);
   const auto frames = tcrp_exchange(
       tcp_port, libchat::encode_frame(static_cast<std::uint8_t>(operation::join_room), libchat::frame_state::request,
-                                      room, hs.seal_request({username, std::nullopt}).value()));
+                                      room, hs.seal_request({username, std::nullopt, wall_now()}).value()));
   for (const auto& f : frames) {
     if (f.state == 1) {
       auto response = hs.open_response(f.payload);

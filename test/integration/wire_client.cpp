@@ -243,10 +243,9 @@ secure_result join_secure(std::uint16_t tcp_port, std::uint16_t udp_port, libcha
   const auto key = server_key ? *server_key : fetch_server_key(tcp_port);
   libchat::client_handshake hs(key, static_cast<std::uint8_t>(op), room);
   secure_result r;
-  r.frames = tcp_port ? tcrp_exchange(tcp_port, libchat::encode_frame(static_cast<std::uint8_t>(op),
-                                                                      libchat::frame_state::request, room,
-                                                                      hs.seal_request({username, password}).value()))
-                      : std::vector<frame>{};
+  r.request = libchat::encode_frame(static_cast<std::uint8_t>(op), libchat::frame_state::request, room,
+                                    hs.seal_request({username, password, wall_now()}).value());
+  r.frames = tcp_port ? tcrp_exchange(tcp_port, r.request) : std::vector<frame>{};
   std::optional<libchat::completion_response> done;
   for (const auto& f : r.frames) {
     if (f.state == 1) {

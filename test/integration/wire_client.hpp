@@ -94,6 +94,10 @@ member join_member(std::uint16_t tcp_port, std::uint16_t udp_port, libchat::oper
                    const std::string& username, const std::optional<std::string>& password = std::nullopt,
                    const std::string& ip = "127.0.0.1");
 
+/// The wall-clock time now, as a sealed request carries it.
+inline libchat::wall_time wall_now() {
+  return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+}
 
 /// Asks for the server's public key (operation 3).
 libchat::public_key fetch_server_key(std::uint16_t port);
@@ -118,6 +122,7 @@ struct secure_result {
   std::optional<libchat::error_response> error;
   std::string token;          ///< the token the completion carried (sealed on the wire)
   std::vector<frame> frames;  ///< what went over TCP, for checking that nothing is in clear
+  std::vector<std::uint8_t> request;  ///< the request frame as sent (what an eavesdropper records)
 };
 secure_result join_secure(std::uint16_t tcp_port, std::uint16_t udp_port, libchat::operation op,
                           const std::string& room, const std::string& username,

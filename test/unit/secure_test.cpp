@@ -378,10 +378,12 @@ TEST_CASE("secure: the shared vectors, reproduced by an independent implementati
   client_handshake client(key->public_half(), op, str("room"), byte_view(e));
   server_handshake server(*key, op, str("room"), byte_view(f));
 
-  CHECK(client.seal_request({"alice", std::string("hunter2")}).value() == str("request_payload"));
+  const libchat::wall_time sealed_at(std::chrono::seconds(v.at("time").as_int64()));
+  CHECK(client.seal_request({"alice", std::string("hunter2"), sealed_at}).value() == str("request_payload"));
   auto request = server.open_request(str("request_payload"));
   REQUIRE(request.has_value());
   CHECK(encode_room_request(*request) == str("request_json"));
+  CHECK(request->sent_at == sealed_at);
   CHECK(server.seal_response(str("response_json")) == str("response_payload"));
   CHECK(server.seal_completion(str("completion_json")) == str("completion_payload"));
   REQUIRE(client.open_response(str("response_payload")).has_value());

@@ -19,9 +19,18 @@ export interface HandshakeOutcome {
   acceptedMessage: string;
 }
 
-/** Encodes the request frame (§3.1, §4.1), its payload sealed by `crypto` (plaintext by default). */
+/**
+ * Encodes the request frame (§3.1, §4.1), its payload sealed by `crypto` (plaintext by default).
+ * A sealed request carries the time it is sealed at (§12.3): `request.sentAt`, else the clock's.
+ */
 export function encodeRequest(request: HandshakeRequest, crypto: HandshakeCrypto = plaintextHandshake): Uint8Array {
-  return encodeFrame(request.operation, State.request, request.room, crypto.sealRequest(encodeUtf8(encodeRequestPayload(request))));
+  const timed = crypto.security.encrypted ? { ...request, sentAt: request.sentAt ?? unixSeconds() } : request;
+  return encodeFrame(request.operation, State.request, request.room, crypto.sealRequest(encodeUtf8(encodeRequestPayload(timed))));
+}
+
+/** The wall clock, in whole seconds since the Unix epoch. */
+function unixSeconds(): number {
+  return Math.floor(Date.now() / 1000);
 }
 
 /**

@@ -15,6 +15,12 @@ export interface HandshakeRequest {
   username: string;
   /** Absent or empty: no password. */
   password?: string;
+  /**
+   * When the request is sealed, in whole seconds since the Unix epoch (§12.3: a sealed request
+   * carries it, and the server refuses replays by it). Absent: encodeRequest takes the clock's
+   * time for a sealed request; a plaintext one carries none.
+   */
+  sentAt?: number;
 }
 
 /** The completion of a successful request (§4.4). */
@@ -63,10 +69,15 @@ export function checkRequest(request: HandshakeRequest): void {
   }
 }
 
-/** The request payload (§4.1): `{"username":...}`, plus `"password"` only when one is given. */
-export function encodeRequestPayload(request: Pick<HandshakeRequest, 'username' | 'password'>): string {
-  const body: { username: string; password?: string } = { username: request.username };
+/**
+ * The request payload (§4.1): `{"username":...}`, plus `"password"` only when one is given, plus
+ * `"time"` when `sentAt` is given (sealed requests, §12.3). The key order is libchat's too, so that
+ * both clients seal the same bytes (test/vectors/protocol.json).
+ */
+export function encodeRequestPayload(request: Pick<HandshakeRequest, 'username' | 'password' | 'sentAt'>): string {
+  const body: { username: string; password?: string; time?: number } = { username: request.username };
   if (request.password !== undefined && request.password !== '') body.password = request.password;
+  if (request.sentAt !== undefined) body.time = request.sentAt;
   return JSON.stringify(body);
 }
 

@@ -29,6 +29,7 @@
 #include "libchat/secure_handshake.hpp"
 #include "libchat/tcrp.hpp"
 #include "libchat/tcrp_reader.hpp"
+#include "libchat/time.hpp"
 
 #include <memory>
 #include <optional>
@@ -46,6 +47,9 @@ struct client_exchange_config {
   std::optional<public_key> server_key;
   /// How failures name the server ("chat.example:9000").
   std::string server_name;
+  /// The wall-clock time now: a sealed request carries it (§12.3), and the server refuses one
+  /// whose time is too far from its own. Ignored for plaintext requests and key exchanges.
+  wall_time now{};
   /// Fixes the client's ephemeral key (test vectors only; empty: a fresh one).
   std::vector<std::uint8_t> ephemeral_private;
   /// Replies are small JSON objects; this bound only stops a broken server from making us allocate.

@@ -4,6 +4,7 @@
 
 #include "libchat/error.hpp"
 #include "libchat/export.hpp"
+#include "libchat/time.hpp"
 
 #include <boost/system/result.hpp>
 
@@ -17,17 +18,23 @@ namespace libchat {
 
 /// Longest password accepted in a request, in bytes.
 inline constexpr std::size_t max_password_bytes = 1024;
+/// Largest "time" a request may carry: 9999-12-31T23:59:59Z, in Unix seconds.
+inline constexpr std::int64_t max_request_time = 253'402'300'799;
 
 /// The payload of a create or join request: {"username": "...", "password": "..."}.
 struct room_request {
   std::string username;
   /// Absent, null and "" all mean "no password".
   std::optional<std::string> password;
+  /// "time": when the client sealed the request, by its clock. Sealed requests carry it (the
+  /// server refuses replays and requests outside its window, §12.3); plaintext ones need not.
+  std::optional<wall_time> sent_at;
 };
 
 /// Parses a request payload. Unknown keys are ignored; a duplicate key, a missing or invalid
-/// username, a password that is not a string (or null), or anything that is not one JSON object is
-/// an error (every one of them answered with bad_request).
+/// username, a password that is not a string (or null), a time that is not an integer from 0 to
+/// max_request_time, or anything that is not one JSON object is an error (every one of them
+/// answered with bad_request).
 LIBCHAT_EXPORT boost::system::result<room_request> parse_room_request(std::string_view payload);
 LIBCHAT_EXPORT std::string encode_room_request(const room_request& request);
 

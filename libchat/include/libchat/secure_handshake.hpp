@@ -78,6 +78,9 @@ class LIBCHAT_EXPORT server_handshake {
   /// Decrypts the request. Fails with bad_handshake (not our format, wrong key length, a
   /// small-order key, a tag that does not verify), or the request JSON's own errors.
   boost::system::result<room_request> open_request(std::string_view payload);
+  /// The client's ephemeral public key, once open_request verified the request: what the
+  /// server's replay cache remembers.
+  const public_key& client_ephemeral() const noexcept;
   /// The state-1 payload carrying `json` (a 202 or an error). Precondition: open_request succeeded.
   std::string seal_response(std::string_view json);
   /// The state-2 payload carrying `json`. Precondition: seal_response was called.

@@ -16,6 +16,9 @@
 //   create_room / admit → x.on_admitted(r)    // *a.request
 //   close → done: x.outcome() says how it ended
 //
+// A sealed request is checked against the replay ledger as soon as it opened: untimed, outside
+// the window or seen before, it is refused before any lookup, reservation or hash.
+//
 // Any I/O failure or the deadline: call x.on_failed() instead, and nothing more. A request that
 // reached this node through another one (cluster mode) is the same bytes fed to the same machine.
 //
@@ -32,9 +35,11 @@
 #include "libchat/export.hpp"
 #include "libchat/handshake.hpp"
 #include "libchat/password.hpp"
+#include "libchat/replay_cache.hpp"
 #include "libchat/room.hpp"
 #include "libchat/secure_handshake.hpp"
 #include "libchat/tcrp_reader.hpp"
+#include "libchat/time.hpp"
 
 #include <boost/system/result.hpp>
 
@@ -84,6 +89,7 @@ struct server_exchange_config {
   std::size_t rooms_per_address = 16;
   std::size_t tokens_per_address = 256;
   std::size_t max_members = 1000;
+  std::chrono::seconds request_skew{60};  ///< the replay ledger's window, for its refusal's sentence
 };
 
 /// How the listener let the connection in. A refused one is only read, to answer its request.
@@ -157,9 +163,12 @@ class LIBCHAT_EXPORT server_exchange {
  public:
   /// `key`: the server's static key, for sealed requests and operation 3.
   /// `client`: the client's IP address as the TCP connection shows it (or, forwarded, as the
-  /// front node saw it). The ledger must outlive the exchange.
+  /// front node saw it). `now`: the server's wall-clock time as the connection was accepted, which
+  /// a sealed request's time is checked against (the deadline keeps it a few seconds old at
+  /// most). `replays` remembers the sealed requests already taken. Both ledgers must outlive the
+  /// exchange.
   server_exchange(const server_exchange_config& config, const server_key& key, admission_ledger& ledger,
-                  const ip_address& client, door how = door::open);
+                  replay_ledger& replays, const ip_address& client, wall_time now, door how = door::open);
   ~server_exchange();
   server_exchange(const server_exchange&) = delete;
   server_exchange& operator=(const server_exchange&) = delete;
@@ -188,6 +197,8 @@ class LIBCHAT_EXPORT server_exchange {
   };
 
   server_action on_request();
+  /// A sealed request that opened: refused if untimed, outside the window, or seen before.
+  std::optional<refusal> check_freshness();
   server_action after_accepted();
   server_action create_after_hash();
   server_action join_after_password();
@@ -206,7 +217,10 @@ class LIBCHAT_EXPORT server_exchange {
   server_exchange_config config_;
   const server_key& key_;
   admission_ledger& ledger_;
+  replay_ledger& replays_;
   ip_address client_;
+  wall_time now_;
+  std::chrono::seconds clock_offset_{};  // a sealed request's time minus now_, once checked
   door door_;
   step step_ = step::reading;
   tcrp_reader reader_;

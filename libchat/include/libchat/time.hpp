@@ -8,4 +8,9 @@ namespace libchat {
 
 using time_point = std::chrono::steady_clock::time_point;
 
+/// Wall-clock time in whole seconds since the Unix epoch (UTC, no leap seconds), as sealed
+/// requests carry it (docs/protocol.md §12.3). Only for comparing with another machine's clock;
+/// timers and limits use time_point, which does not jump.
+using wall_time = std::chrono::sys_seconds;
+
 }  // namespace libchat
