@@ -104,7 +104,11 @@ if [[ -n $port ]]; then
 fi
 stop_server shipped
 [[ $(stat -c %a "$tmp/state-shipped/server.key" 2>/dev/null) == 600 ]] || fail "the key file is not mode 0600"
-run_server "$tmp/all-options.conf" all-options --udp-port 0 --lobby-port 0 --metrics-listen 127.0.0.1:0
+# Its next-key-file, as its key-file, lives under $tmp: the sample's /var/lib path is not ours to create.
+run_server "$tmp/all-options.conf" all-options --udp-port 0 --lobby-port 0 --metrics-listen 127.0.0.1:0 \
+  --next-key-file "$tmp/state-all-options/next.key"
+grep -q 'next server key SHA256:' "$tmp/all-options.log" || [[ -z $port ]] ||
+  fail "chat-server with next-key-file does not announce the next key at start-up"
 # The installed server's metrics endpoint answers a scrape (bash's /dev/tcp: no curl needed).
 metrics_port=$(grep -oE 'metrics=[0-9.]+:[0-9]+' "$tmp/all-options.log" | sed 's/.*://' || true)
 if [[ -n $port ]]; then
