@@ -106,8 +106,7 @@ std::optional<int> trust_server_key(const client_options& options, const libchat
                   "the server at " + server.name + " is new, but the address it resolved to, " + server.address +
                       ", is pinned to another key (" + presented + " presented, " + d.pinned.fingerprint +
                       " pinned in " + shown + ")." + warning +
-                      " Nothing secret was sent. If you trust the change, "
-                      "delete that line (line " +
+                      " Nothing secret was sent. If you trust the change, delete that line (line " +
                       std::to_string(d.pinned.line) + ") from " + shown + ".");
     case trust_verdict::known:
       server.pinned = {server.name};
