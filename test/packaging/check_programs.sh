@@ -72,7 +72,7 @@ grep -q 'key\\-file' <<<"$server_page" || fail "chat-server.1 lacks --key-file"
 grep -q '^\.SH FILES' <<<"$server_page" || fail "chat-server.1 lacks its FILES section"
 
 # --- The configuration file: every option of --help, commented out, with --help's default
-options=$(grep -oE '^  (-h \[ )?--[a-z-]+' "$tmp/chat-server.help" | sed 's/.*--//' | grep -vxE 'help|version|config')
+options=$(grep -oE '^  (-h \[ )?--[a-z0-9-]+' "$tmp/chat-server.help" | sed 's/.*--//' | grep -vxE 'help|version|config')
 [[ $(wc -l <<<"$options") -ge 30 ]] || fail "found too few options in chat-server --help"
 for option in $options; do
   grep -q "^#$option = " "$conf" || fail "chat-server.conf lacks '#$option = '"
@@ -83,13 +83,13 @@ for option in $options; do
   fi
 done
 # shellcheck disable=SC2013 # option names are single words
-for option in $(sed -n 's/^#\([a-z][a-z-]*\) = .*/\1/p' "$conf"); do
+for option in $(sed -n 's/^#\([a-z][a-z0-9-]*\) = .*/\1/p' "$conf"); do
   grep -qx "$option" <<<"$options" || fail "chat-server.conf has '$option', which chat-server lacks"
 done
 
 # --- The server runs: with the file as shipped (what the unit does), then with every line
 # uncommented (the sample's values parse and pass chat-server's range checks). Ports: free ones.
-sed 's/^#\([a-z][a-z-]*\) = /\1 = /' "$conf" >"$tmp/all-options.conf"
+sed 's/^#\([a-z][a-z0-9-]*\) = /\1 = /' "$conf" >"$tmp/all-options.conf"
 run_server "$conf" shipped
 fingerprint=$(grep -oE 'server key SHA256:[A-Za-z0-9+/]{43}' "$tmp/shipped.log" | sed 's/server key //' || true)
 [[ -n $port && -z $fingerprint ]] && fail "chat-server's start-up log names no key fingerprint"
