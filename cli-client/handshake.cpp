@@ -62,7 +62,7 @@ class exchange {
     asio::awaitable<std::optional<handshake_error>> talking = drive(x);
     if (auto failure = co_await std::move(talking)) co_return *failure;
     if (x.failure()) co_return from(*x.failure());
-    co_return *x.key();
+    co_return fetched_key{*x.key(), peer_.address()};
   }
 
   // Create or join: the request (sealed to the server's key unless plaintext was asked for),
@@ -79,6 +79,7 @@ class exchange {
     grant.host = granted.host;
     grant.created = granted.created;
     grant.channel = std::move(granted.channel);
+    grant.next_key = granted.next_key;
     co_return grant;
   }
 

@@ -45,6 +45,8 @@ struct session_grant {
   /// Encrypted sessions: seals every datagram we send, opens every one we receive. Null when the
   /// session is plaintext.
   std::unique_ptr<libchat::secure_channel> channel;
+  /// Encrypted sessions during a key rotation: the next key, from the sealed completion.
+  std::optional<libchat::public_key> next_key;
 };
 
 struct handshake_error {
@@ -69,7 +71,13 @@ using handshake_outcome = std::variant<session_grant, handshake_error>;
 /// throws for network or protocol failures: they come back as a handshake_error.
 handshake_outcome run_handshake(boost::asio::io_context& io, const handshake_request& request);
 
-using key_outcome = std::variant<libchat::public_key, handshake_error>;
+/// Operation 3's answer, and the address it came from (what the host name resolved to).
+struct fetched_key {
+  libchat::public_key key{};
+  boost::asio::ip::address address;
+};
+
+using key_outcome = std::variant<fetched_key, handshake_error>;
 
 /// Asks the server for its public key (operation 3) on a connection of its own; uses the
 /// request's host, port and timeout. The key is not checked against any pin here.

@@ -116,6 +116,7 @@ int run(int argc, char** argv) {
   // secret is sent; the handshake is then sealed to that key.
   std::vector<std::string> remarks;
   std::string fingerprint;
+  pinned_server pinned;
   if (options.insecure) {
     remarks.push_back("warning: --insecure: nothing is encrypted; " + std::string(in_clear) +
                       ", and anyone on the network can read or alter them");
@@ -123,8 +124,15 @@ int run(int argc, char** argv) {
   } else {
     key_outcome fetched = fetch_server_key(io, request);
     if (auto* error = std::get_if<handshake_error>(&fetched)) return report_handshake_error(options, *error);
-    const libchat::public_key& key = std::get<libchat::public_key>(fetched);
-    if (auto code = trust_server_key(options, key, remarks)) return *code;
+    const fetched_key& got = std::get<fetched_key>(fetched);
+    const libchat::public_key& key = got.key;
+    pinned.name = server_id(options.host, options.port);
+    // The address as the file names it: an IPv4-mapped IPv6 address is its IPv4 one.
+    auto address = got.address;
+    if (address.is_v6() && address.to_v6().is_v4_mapped())
+      address = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6());
+    pinned.address = server_id(address.to_string(), options.port);
+    if (auto code = trust_server_key(options, key, pinned, remarks)) return *code;
     request.server_key = key;
     fingerprint = libchat::key_fingerprint(key);
   }
@@ -134,6 +142,8 @@ int run(int argc, char** argv) {
 
   session_params params;
   params.grant = std::get<session_grant>(std::move(outcome));
+  if (params.grant.next_key && request.server_key && *params.grant.next_key != *request.server_key)
+    record_next_key(options, pinned, *params.grant.next_key, remarks);
   params.info = {options.room,
                  options.name,
                  options.server,

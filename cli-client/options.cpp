@@ -42,11 +42,15 @@ Encryption:
   the server's answer and token, and every message (the server itself reads messages, to relay
   them). First chat-client asks the server for its public key and checks it, as SSH does:
   the first time it talks to a server it pins the key's fingerprint in the known-servers file
-  ($XDG_CONFIG_HOME/libchat/known_servers, else ~/.config/libchat/known_servers; one line
-  "HOST:PORT SHA256:..." per server) and says so. Later, a server at that address that presents
-  another key is refused before anything secret is sent (exit status 3): someone may be
-  intercepting the connection, or the server's key was replaced. If you trust the change, delete
-  the server's line from the file. chat-server prints its fingerprint when it starts; give it
+  ($XDG_CONFIG_HOME/libchat/known_servers, else ~/.config/libchat/known_servers; lines
+  "HOST:PORT SHA256:...", one for the name you gave and one for the address it resolved to) and
+  says so; if it cannot write the file it stops (exit status 5) unless --accept-unpinned. Later,
+  a server that presents another key than the one pinned for its name, or a new name whose
+  address is pinned to another key, is refused before anything secret is sent (exit status 3):
+  someone may be intercepting the connection, or the server's key was replaced. If you trust the
+  change, delete the line the message names. A server that rotates its key announces the next
+  one inside the encrypted handshake; chat-client pins it as "@next HOST:PORT SHA256:..." and
+  accepts it once the server uses it. chat-server prints its fingerprint when it starts; give it
   with --server-key to check it without the file.
 
 Commands (interactive and plain modes):
@@ -67,6 +71,8 @@ Exit status:
      the server's key is not the pinned one, or its reply could not be authenticated
   4  the server ended the session (room closed, you timed out, server shutdown, server silent;
      or the session key is used up: join again)
+  5  the server is new but its key could not be pinned (the known-servers file cannot be
+     written); --accept-unpinned goes on without the pin
  70  internal error in chat-client
 )";
 
@@ -126,6 +132,8 @@ std::string apply_flags(const po::variables_map& vm, client_options& o) {
     if (!o.server_key)
       return "--server-key must be a fingerprint as chat-server prints it: SHA256: and 43 base64 characters";
   }
+  o.accept_unpinned = vm["accept-unpinned"].as<bool>();
+  if (o.accept_unpinned && o.insecure) return "--accept-unpinned and --insecure exclude each other";
   if (vm.count("known-servers")) {
     if (o.insecure) return "--known-servers and --insecure exclude each other";
     if (o.server_key) return "--known-servers and --server-key exclude each other";
@@ -181,6 +189,9 @@ parsed_options parse_options(int argc, const char* const argv[]) {
     ("known-servers", po::value<std::string>()->value_name("FILE"),
      "where server keys are pinned (default: $XDG_CONFIG_HOME/libchat/known_servers, else "
      "~/.config/libchat/known_servers)")
+    ("accept-unpinned", po::bool_switch(),
+     "on first contact, go on even if the key cannot be pinned (the known-servers file cannot be "
+     "written): it will not be checked next time. Without it chat-client refuses (exit status 5)")
     ("insecure", po::bool_switch(), "do not encrypt: the old plaintext protocol, for trusted networks and servers "
      "started with --allow-plaintext. Your messages, password and token travel in clear")
     ("json", po::bool_switch(), "machine mode: each stdin line is a message; each event is one JSON "

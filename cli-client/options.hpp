@@ -26,6 +26,8 @@ struct client_options {
   std::optional<std::string> server_key;
   /// --known-servers: where fingerprints are pinned; unset: the default under the config directory.
   std::optional<std::string> known_servers;
+  /// --accept-unpinned: go on when a first contact's key cannot be pinned (the default refuses).
+  bool accept_unpinned = false;
   std::chrono::seconds keepalive{15};
   std::chrono::seconds handshake_timeout{5};
 };

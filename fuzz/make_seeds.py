@@ -174,6 +174,11 @@ def main():
         "port 0": '{"status":201,"token":"t","udp_port":0,"host":true}',
         "token space": '{"status":201,"token":"a b","udp_port":9000}',
         "status float": '{"status":202.0,"message":"m"}',
+        # A rotation's next key (docs/protocol.md section 12.3): the base point, then a small-order one.
+        "next key": '{"status":201,"token":"t","udp_port":9000,"host":true,"session":"AAAAAAAAAAE",'
+                    '"next_key":"CQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}',
+        "next key small order": '{"status":201,"token":"t","udp_port":9000,'
+                                '"next_key":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}',
     }
     for name, text in responses.items():
         add("fuzz_tcrp_response", "edge " + name, text)

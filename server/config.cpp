@@ -170,6 +170,11 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
        "The server's X25519 key, created on first start (mode 0600). Default: "
        "$XDG_STATE_HOME/chat-server/server.key or ~/.local/state/chat-server/server.key. Its "
        "fingerprint is printed at start-up: give it to users to pin (chat-client --server-key).")
+      ("next-key-file", po::value<std::string>(),
+       "During a key rotation: the key to switch to (same format as --key-file, created if absent). "
+       "The server keeps using --key-file and announces this key's public half inside every sealed "
+       "completion, so clients that pinned the current key pin this one as its successor. Once "
+       "clients have connected, restart with it as --key-file. See docs/operations.md.")
       // A value, not a bare switch: in a --config file "allow-plaintext = false" must mean false
       // (a switch is set by the key's mere presence, whatever follows it).
       ("allow-plaintext", po::value<bool>()->default_value(false, "false")->implicit_value(true, "true"),
@@ -297,6 +302,7 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
   c.stats_interval = std::chrono::seconds(vm["stats-interval"].as<long>());
   c.log_level = vm["log-level"].as<std::string>();
   c.key_file = vm.count("key-file") ? vm["key-file"].as<std::string>() : default_key_file();
+  if (vm.count("next-key-file")) c.next_key_file = vm["next-key-file"].as<std::string>();
   c.allow_plaintext = vm["allow-plaintext"].as<bool>();
   return {c, 0};
 }

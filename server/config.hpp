@@ -48,6 +48,9 @@ struct server_config {
   std::size_t hash_queue = 32;
 
   std::string key_file;        ///< the server's static key; created on first start
+  /// During a key rotation: the key to switch to, announced to clients in sealed completions
+  /// (created on first start too); empty when no rotation is under way.
+  std::string next_key_file;
   bool allow_plaintext = false;  ///< accept unencrypted handshakes (trusted networks, older clients)
 
   std::size_t socket_buffer = 4u << 20;  ///< SO_RCVBUF/SO_SNDBUF request; the kernel may cap it

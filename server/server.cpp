@@ -34,7 +34,7 @@ std::string endpoint_text(const asio::ip::tcp::endpoint& e) {
 
 }  // namespace
 
-server::server(const server_config& config, libchat::server_key key)
+server::server(const server_config& config, libchat::server_key key, std::optional<libchat::public_key> next_key)
     : config_(config),
       key_(std::move(key)),
       log_(make_logger(config_.log_level)),
@@ -68,6 +68,7 @@ server::server(const server_config& config, libchat::server_key key)
   exchange.max_payload = config_.max_payload;
   exchange.allow_plaintext = config_.allow_plaintext;
   exchange.udp_port = relay_->port();
+  exchange.next_key = next_key;
   exchange.rooms_per_address = config_.per_address.rooms;
   exchange.tokens_per_address = config_.per_address.tokens;
   exchange.max_members = config_.room.max_members;
@@ -111,6 +112,10 @@ int server::run() {
   if (metrics_) {
     log_->info("serving metrics at http://{}/metrics (no authentication: keep it on loopback or a private network)",
                metrics);
+  }
+  if (handshake_settings_.exchange.next_key) {
+    log_->info("next server key {} ({}): announced to encrypted clients for the rotation",
+               libchat::key_fingerprint(*handshake_settings_.exchange.next_key), config_.next_key_file);
   }
   log_->info("server key {} ({}); {}", key_.fingerprint(), config_.key_file,
              config_.allow_plaintext ? "accepting encrypted and, as --allow-plaintext says, unencrypted handshakes"

@@ -35,7 +35,9 @@ struct startup_error : std::runtime_error {
 class server {
  public:
   /// Opens every socket; throws startup_error if one cannot be opened.
-  server(const server_config& config, libchat::server_key key);
+  /// `next_key`: during a key rotation, the public half of the key to switch to (announced to
+  /// encrypted clients in the sealed completion).
+  server(const server_config& config, libchat::server_key key, std::optional<libchat::public_key> next_key = {});
   ~server();
 
   /// Runs until SIGINT or SIGTERM has been handled; returns the process exit code.

@@ -268,9 +268,9 @@ describe('the known-servers store', () => {
     const text = `# pins\n\n127.0.0.1:9000 ${keyA.fingerprint}\r\n[::1]:9000 ${keyB.fingerprint} # laptop\nnonsense\nhost:99999 ${keyA.fingerprint}\nHost.Example:1 ${keyB.fingerprint}=\n`;
     const parsed = parseKnownServers(text);
     assert.deepEqual(parsed.entries, [
-      { server: '127.0.0.1:9000', fingerprint: keyA.fingerprint, line: 3 },
-      { server: '[::1]:9000', fingerprint: keyB.fingerprint, line: 4 },
-      { server: 'host.example:1', fingerprint: keyB.fingerprint, line: 7 },
+      { server: '127.0.0.1:9000', fingerprint: keyA.fingerprint, line: 3, next: false },
+      { server: '[::1]:9000', fingerprint: keyB.fingerprint, line: 4, next: false },
+      { server: 'host.example:1', fingerprint: keyB.fingerprint, line: 7, next: false },
     ]);
     assert.deepEqual(parsed.badLines, [5, 6]);
   });
@@ -280,11 +280,15 @@ describe('the known-servers store', () => {
     const file = path.join(dir, 'config', 'libchat', 'known_servers');
     const store = new KnownServers(file, dir);
     const first: KeyTrust = await store.check(server, keyA);
-    assert.deepEqual(first, { pin: 'first_contact', note: `First connection to 127.0.0.1:9000. Its key fingerprint ${keyA.fingerprint} is now remembered.` });
+    assert.deepEqual(first, {
+      pin: 'first_contact',
+      note: `First connection to 127.0.0.1:9000. Its key fingerprint ${keyA.fingerprint} is now remembered.`,
+      pinnedAs: ['127.0.0.1:9000'],
+    });
     assert.equal(readFileSync(file, 'utf8'), `127.0.0.1:9000 ${keyA.fingerprint}\n`);
     assert.equal(statSync(file).mode & 0o777, 0o600);
     assert.equal(statSync(path.dirname(file)).mode & 0o777, 0o700);
-    assert.deepEqual(await store.check(server, keyA), { pin: 'known' });
+    assert.deepEqual(await store.check(server, keyA), { pin: 'known', pinnedAs: ['127.0.0.1:9000'] });
     await assert.rejects(store.check(server, keyB), (e: unknown) => {
       assert.ok(e instanceof HandshakeError && e.code === 'server_key_mismatch');
       assert.ok(e.details.includes(`Key remembered: ${keyA.fingerprint}`));
@@ -304,7 +308,7 @@ describe('the known-servers store', () => {
     assert.equal(replaced.pin, 'replaced');
     assert.equal(readFileSync(file, 'utf8'), `# mine\nother:1 ${keyB.fingerprint}\n127.0.0.1:9000 ${keyB.fingerprint}\n`);
     assert.equal(statSync(file).mode & 0o777, 0o600);
-    assert.deepEqual(await store.check(server, keyB), { pin: 'known' });
+    assert.equal((await store.check(server, keyB)).pin, 'known');
   });
 
   test('two windows meeting a new server at once pin it once', async () => {
@@ -315,14 +319,20 @@ describe('the known-servers store', () => {
     assert.equal(readFileSync(file, 'utf8').split('\n').length, 2);
   });
 
-  test('an unreadable file is an error; one that cannot be written still lets the first contact through, said so', async () => {
+  test('an unreadable file is an error; one that cannot be written stops a first contact unless accepted', async () => {
     const dir = temporaryDir();
     const asDirectory = path.join(dir, 'known_servers');
     mkdirSync(asDirectory);
     await assert.rejects(new KnownServers(asDirectory).check(server, keyA), (e: unknown) => e instanceof HandshakeError && e.code === 'known_servers');
     const blocked = path.join(dir, 'a-file', 'known_servers');
     writeFileSync(path.join(dir, 'a-file'), '');
-    const trust = await new KnownServers(blocked).check(server, keyA);
+    await assert.rejects(new KnownServers(blocked).check(server, keyA), (e: unknown) => {
+      assert.ok(e instanceof HandshakeError && e.code === 'pin_not_stored' && e.field === 'acceptUnpinned', String(e));
+      assert.match(e.message, /could not be remembered/);
+      assert.ok(e.details.some((d) => d.includes('Connect even if the key cannot be remembered')));
+      return true;
+    });
+    const trust = await new KnownServers(blocked).check(server, keyA, undefined, true);
     assert.equal(trust.pin, 'not_saved');
     assert.match(trust.note ?? '', /could not be remembered/);
   });

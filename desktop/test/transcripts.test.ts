@@ -11,6 +11,7 @@ import {
   ClientHandshake,
   encodeFrame,
   HandshakeError,
+  keyFingerprint,
   plaintextHandshake,
   runHandshake,
   type ByteStream,
@@ -35,7 +36,7 @@ interface TranscriptCase {
   replies: Frame[];
   close_after: boolean;
   expect:
-    | { grant: { token: string; udp_port: number; host: boolean; created: boolean; session?: boolean } }
+    | { grant: { token: string; udp_port: number; host: boolean; created: boolean; session?: boolean; next_fingerprint?: string } }
     | { failure: { kind: string; error?: string; unauthenticated: boolean } };
 }
 
@@ -115,6 +116,12 @@ describe('shared client transcripts', () => {
           assert.equal(completion.host, c.expect.grant.host);
           assert.equal(completion.status, c.expect.grant.created ? 201 : 200);
           assert.equal(completion.session !== undefined, c.expect.grant.session === true);
+          // A rotation's next key (§12.3) is learned from a sealed completion only: a plaintext
+          // handshake has nothing that acts on it.
+          const next = c.expect.grant.next_fingerprint;
+          if (next !== undefined) assert.equal(completion.nextKey && keyFingerprint(completion.nextKey), next);
+          else if (c.encrypted) assert.equal(completion.nextKey, undefined);
+          else assert.equal(plaintextHandshake.completed, undefined);
           return;
         }
         const expected = c.expect.failure;

@@ -148,6 +148,8 @@ client_action client_exchange::on_completion() {
   if (secure_) {
     if (!completion.session) return bad_reply("an encrypted completion without a session id");
     grant.channel = secure_->channel(*completion.session);
+    // A plaintext completion's next key is ignored: anyone on the path could have written it.
+    grant.next_key = completion.next_key;
   }
   grant.token = completion.token;
   grant.udp_port = completion.udp_port;

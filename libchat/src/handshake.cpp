@@ -3,6 +3,7 @@
 #include "detail/base64url.hpp"
 #include "detail/flat_json.hpp"
 #include "libchat/limits.hpp"
+#include "libchat/secure_handshake.hpp"
 #include "libchat/utf8.hpp"
 
 #include <boost/json/object.hpp>
@@ -73,6 +74,10 @@ std::string encode_completion(const completion_response& r) {
     store_big_endian(*r.session, id);
     o["session"] = detail::base64url_encode(id);
   }
+  if (r.next_key) {
+    o["next_key"] = detail::base64url_encode(*r.next_key);
+    o["next_fingerprint"] = key_fingerprint(*r.next_key);
+  }
   return json::serialize(o);
 }
 
@@ -124,6 +129,17 @@ boost::system::result<completion_response> parse_completion(std::string_view pay
     std::uint64_t value = 0;
     (void)load_big_endian(*id, value);
     r.session = value;
+  }
+  // The next key of a rotation: a client pins it, so it must be a usable key, and the fingerprint
+  // (there for people reading the JSON) must be the key's.
+  auto next_key = object->string_field("next_key");
+  auto next_fingerprint = object->string_field("next_fingerprint");
+  if (!next_key || !next_fingerprint) return make_error_code(errc::wrong_field_type);
+  if (*next_key) {
+    r.next_key = usable_key_from_text(**next_key);
+    if (!r.next_key) return make_error_code(errc::wrong_field_type);
+    if (*next_fingerprint && **next_fingerprint != key_fingerprint(*r.next_key))
+      return make_error_code(errc::wrong_field_type);
   }
   r.created = **status == 201;
   r.token = std::string(t);

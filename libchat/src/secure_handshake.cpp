@@ -196,6 +196,12 @@ boost::system::result<public_key> parse_server_key_response(std::string_view pay
   return *key;
 }
 
+std::optional<public_key> usable_key_from_text(std::string_view text) {
+  auto key = key_from_text(text);
+  if (!key || is_small_order(*key)) return std::nullopt;
+  return key;
+}
+
 bool is_sealed_request(std::string_view payload) {
   auto o = detail::parse_flat_object(payload);
   return o && o->find("e") && o->find("ct");

@@ -215,8 +215,12 @@ server_action server_exchange::on_admitted(const boost::system::result<issued_to
   // The room holds the address's token (and, created, the room) from now on.
   holds_token_ = false;
   holds_room_ = false;
-  completion_response done{is_create(), issued->token, config_.udp_port, issued->host, std::nullopt};
-  if (secure_) done.session = issued->session;
+  completion_response done{is_create(), issued->token, config_.udp_port, issued->host, std::nullopt, std::nullopt};
+  if (secure_) {
+    done.session = issued->session;
+    // Only inside the sealed completion: the current key vouches for the next one.
+    done.next_key = config_.next_key;
+  }
   outcome_.what = is_create() ? exchange_outcome::kind::created : exchange_outcome::kind::joined;
   return reply(frame_state::completion, encode_completion(done), true);
 }

@@ -100,6 +100,13 @@ TEST_CASE("the shared client transcripts", "[exchange][vectors]") {
         CHECK(x.grant()->host == g.at("host").as_bool());
         CHECK(x.grant()->created == g.at("created").as_bool());
         CHECK((x.grant()->channel != nullptr) == g.contains("session"));
+        // A rotation's next key: learned from a sealed completion only (docs/protocol.md §12.3).
+        if (g.contains("next_fingerprint")) {
+          REQUIRE(x.grant()->next_key);
+          CHECK(libchat::key_fingerprint(*x.grant()->next_key) == str(g.at("next_fingerprint")));
+        } else {
+          CHECK_FALSE(x.grant()->next_key);
+        }
       } else {
         const auto& f = expect.at("failure").as_object();
         REQUIRE(x.failure());

@@ -397,3 +397,31 @@ TEST_CASE("every refusal has a wire code, a distinct name and a sentence", "[exc
   CHECK(libchat::refusal_error(refusal::wrong_password) == tcrp_error::bad_password);
   CHECK(libchat::refusal_error(refusal::max_rooms) == tcrp_error::server_busy);
 }
+
+// Issue 10, item 10: during a key rotation the next key goes only where the current key
+// authenticates it: inside a sealed completion; never in a plaintext one or operation 3's answer.
+TEST_CASE("a rotation's next key is announced in sealed completions only", "[exchange]") {
+  server_world w;
+  const auto next = libchat::server_key::generate();
+  w.config.next_key = next.public_half();
+
+  libchat::client_handshake client(w.key.public_half(), create_op, "vault");
+  const auto sealed = client.seal_request({"alice", std::nullopt, w.wall_now}).value();
+  const auto t = w.run(tcrp_frame(create_op, 0, "vault", sealed));
+  REQUIRE(t.frames.size() == 2);
+  CHECK(t.frames[1].payload.find("next_key") == std::string::npos);  // not visible on the wire
+  REQUIRE(client.open_response(t.frames[0].payload).has_value());
+  auto final_reply = client.open_completion(t.frames[1].payload);
+  REQUIRE(final_reply.has_value());
+  const auto& done = std::get<libchat::completion_response>(*final_reply);
+  REQUIRE(done.next_key);
+  CHECK(*done.next_key == next.public_half());
+
+  const auto plain = w.run(request(create_op, "lobby", "bob"));
+  REQUIRE(plain.frames.size() == 2);
+  CHECK(plain.replies[1].find("next_key") == std::string::npos);
+  CHECK_FALSE(completion_of(plain.replies[1]).next_key);
+
+  const auto key_reply = w.run(tcrp_frame(key_op, 0, "", ""));
+  CHECK(key_reply.frames[0].payload.find("next") == std::string::npos);
+}

@@ -27,8 +27,9 @@ server_process::server_process(std::vector<std::string> extra_args, bool encrypt
   key_file_ = directory_ + "/server.key";
   // CHAT_TEST_SERVER_THREADS: the sanitizer runs use more threads than cores, to shake out races.
   const char* threads = std::getenv("CHAT_TEST_SERVER_THREADS");
-  std::vector<std::string> args{server_binary(), "--port", "0", "--stats-interval", "0", "--threads",
-                                threads && *threads ? threads : "2"};
+  std::vector<std::string> args{server_binary(), "--stats-interval", "0", "--threads", threads && *threads ? threads : "2"};
+  // A test may fix the port (a restart at the same address); else the kernel picks free ones.
+  if (std::find(extra_args.begin(), extra_args.end(), "--port") == extra_args.end()) args.insert(args.end(), {"--port", "0"});
   const auto given = std::find(extra_args.begin(), extra_args.end(), "--key-file");
   if (given != extra_args.end() && given + 1 != extra_args.end()) {
     key_file_ = *(given + 1);  // the test's own key file (for example another server's)

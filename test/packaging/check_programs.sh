@@ -83,13 +83,13 @@ for option in $options; do
   fi
 done
 # shellcheck disable=SC2013 # option names are single words
-for option in $(sed -n 's/^#\([a-z][a-z-]*\) = .*/\1/p' "$conf"); do
+for option in $(sed -n 's/^#\([a-z][a-z0-9-]*\) = .*/\1/p' "$conf"); do
   grep -qx "$option" <<<"$options" || fail "chat-server.conf has '$option', which chat-server lacks"
 done
 
 # --- The server runs: with the file as shipped (what the unit does), then with every line
 # uncommented (the sample's values parse and pass chat-server's range checks). Ports: free ones.
-sed 's/^#\([a-z][a-z-]*\) = /\1 = /' "$conf" >"$tmp/all-options.conf"
+sed 's/^#\([a-z][a-z0-9-]*\) = /\1 = /' "$conf" >"$tmp/all-options.conf"
 run_server "$conf" shipped
 fingerprint=$(grep -oE 'server key SHA256:[A-Za-z0-9+/]{43}' "$tmp/shipped.log" | sed 's/server key //' || true)
 [[ -n $port && -z $fingerprint ]] && fail "chat-server's start-up log names no key fingerprint"
@@ -104,7 +104,11 @@ if [[ -n $port ]]; then
 fi
 stop_server shipped
 [[ $(stat -c %a "$tmp/state-shipped/server.key" 2>/dev/null) == 600 ]] || fail "the key file is not mode 0600"
-run_server "$tmp/all-options.conf" all-options --udp-port 0 --lobby-port 0 --metrics-listen 127.0.0.1:0
+# Its next-key-file, as its key-file, lives under $tmp: the sample's /var/lib path is not ours to create.
+run_server "$tmp/all-options.conf" all-options --udp-port 0 --lobby-port 0 --metrics-listen 127.0.0.1:0 \
+  --next-key-file "$tmp/state-all-options/next.key"
+grep -q 'next server key SHA256:' "$tmp/all-options.log" || [[ -z $port ]] ||
+  fail "chat-server with next-key-file does not announce the next key at start-up"
 # The installed server's metrics endpoint answers a scrape (bash's /dev/tcp: no curl needed).
 metrics_port=$(grep -oE 'metrics=[0-9.]+:[0-9]+' "$tmp/all-options.log" | sed 's/.*://' || true)
 if [[ -n $port ]]; then

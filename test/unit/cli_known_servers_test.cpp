@@ -188,3 +188,97 @@ TEST_CASE("a file that cannot be read or written is reported, not ignored", "[cl
   { std::ofstream(blocker) << "x"; }
   CHECK(append_known_server(blocker + "/libchat/known_servers", "a:1", key_a).find("cannot") != std::string::npos);
 }
+
+// Issue 10, item 10: the resolved address is pinned too (SSH's CheckHostIP), and "@next" lines
+// hold the key a server announced for its rotation.
+TEST_CASE("@next lines are read apart from pins", "[cli][known_servers]") {
+  const known_servers file = parse_known_servers("a:1 " + key_a + "\n@next a:1 " + key_b + " # rotation\n@next a:1\n");
+  REQUIRE(file.entries.size() == 2);
+  CHECK_FALSE(file.entries[0].next);
+  CHECK(file.entries[1].next);
+  CHECK(file.entries[1].fingerprint == key_b);
+  CHECK(file.bad_lines == std::vector<std::size_t>{3});
+  // A next key is not a pin: check_pin sees only a:1's pin of key_a.
+  CHECK(check_pin(file, "a:1", key_b).status == pin_status::mismatch);
+  CHECK(parse_known_servers(next_key_line("a:1", key_b)).entries.at(0).next);
+}
+
+TEST_CASE("a name and the address it resolved to", "[cli][known_servers]") {
+  const std::string name = "localhost:9000", address = "127.0.0.1:9000";
+  SECTION("neither is pinned: a first contact pins both") {
+    const auto d = decide_trust(parse_known_servers(""), name, address, key_a);
+    CHECK(d.verdict == trust_verdict::first_contact);
+    CHECK(d.to_pin == std::vector<std::string>{name, address});
+  }
+  SECTION("an address typed as the name is pinned once") {
+    const auto d = decide_trust(parse_known_servers(""), address, address, key_a);
+    CHECK(d.to_pin == std::vector<std::string>{address});
+  }
+  SECTION("a new name for a pinned address with the same key is not a first contact") {
+    const auto d = decide_trust(parse_known_servers(address + " " + key_a + "\n"), name, address, key_a);
+    CHECK(d.verdict == trust_verdict::known_by_address);
+    CHECK(d.to_pin == std::vector<std::string>{name});
+  }
+  SECTION("a new name for a pinned address with another key is a mismatch") {
+    const auto d = decide_trust(parse_known_servers("# c\n" + address + " " + key_a + "\n"), name, address, key_b);
+    CHECK(d.verdict == trust_verdict::address_mismatch);
+    CHECK(d.pinned.line == 2);
+  }
+  SECTION("a pinned name with a new address pins the address") {
+    const auto d = decide_trust(parse_known_servers(name + " " + key_a + "\n"), name, address, key_a);
+    CHECK(d.verdict == trust_verdict::known);
+    CHECK(d.to_pin == std::vector<std::string>{address});
+  }
+  SECTION("a pinned name whose address is pinned to another key: the name decides, with a warning") {
+    const auto d = decide_trust(parse_known_servers(name + " " + key_a + "\n" + address + " " + key_b + "\n"), name,
+                                address, key_a);
+    CHECK(d.verdict == trust_verdict::known);
+    CHECK(d.to_pin.empty());
+    REQUIRE(d.address_conflict);
+    CHECK(d.address_conflict->line == 2);
+  }
+  SECTION("the pinned name with another key is a mismatch") {
+    CHECK(decide_trust(parse_known_servers(name + " " + key_a + "\n"), name, address, key_b).verdict ==
+          trust_verdict::mismatch);
+  }
+}
+
+TEST_CASE("a rotation: the announced key is accepted and replaces the old pins", "[cli][known_servers]") {
+  const std::string name = "chat:9000", address = "10.0.0.1:9000";
+  const std::string text = "# mine\n" + name + " " + key_a + "\n" + address + " " + key_a + "\nother:1 " + key_a +
+                           "\n" + next_key_line(name, key_b) + next_key_line(address, key_b);
+  const known_servers file = parse_known_servers(text);
+  CHECK(decide_trust(file, name, address, key_a).verdict == trust_verdict::known);
+  const auto d = decide_trust(file, name, address, key_b);
+  REQUIRE(d.verdict == trust_verdict::rotated);
+  const std::string after = rotated_text(text, file, d.to_pin, key_b);
+  CHECK(after == "# mine\nother:1 " + key_a + "\n" + name + " " + key_b + "\n" + address + " " + key_b + "\n");
+  const known_servers rotated = parse_known_servers(after);
+  CHECK(decide_trust(rotated, name, address, key_b).verdict == trust_verdict::known);
+  CHECK(decide_trust(rotated, name, address, key_a).verdict == trust_verdict::mismatch);
+  // Another key than the announced one is still a mismatch.
+  CHECK(decide_trust(file, name, address, "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU").verdict ==
+        trust_verdict::mismatch);
+}
+
+TEST_CASE("an announced next key is recorded once per pinned id", "[cli][known_servers]") {
+  const known_servers file =
+      parse_known_servers("a:1 " + key_a + "\nb:2 " + key_a + "\n" + next_key_line("a:1", key_b));
+  CHECK(missing_next_pins(file, {"a:1", "b:2"}, key_b) == std::vector<std::string>{"b:2"});
+  CHECK(missing_next_pins(file, {"a:1"}, key_b).empty());
+}
+
+TEST_CASE("the file can be replaced atomically, and a file in the path reads as no file", "[cli][known_servers]") {
+  temp_dir dir;
+  const std::string path = dir.path() + "/known_servers";
+  REQUIRE(append_known_server(path, "a:1", key_a).empty());
+  CHECK(replace_known_servers(path, "b:2 " + key_b + "\n").empty());
+  CHECK(slurp(path) == "b:2 " + key_b + "\n");
+  CHECK(mode_of(path) == 0600);
+  const std::string blocker = dir.path() + "/file";
+  { std::ofstream(blocker) << "x"; }
+  std::string error;
+  CHECK(read_known_servers(blocker + "/known_servers", error) == "");
+  CHECK(append_known_lines(blocker + "/known_servers", "a:1 " + key_a + "\n").find("cannot write") !=
+        std::string::npos);
+}

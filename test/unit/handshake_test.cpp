@@ -5,6 +5,7 @@
 #include "support/catch_strings.hpp"
 #include "support/hex.hpp"
 
+#include <array>
 #include <optional>
 #include <string>
 
@@ -276,6 +277,32 @@ TEST_CASE("parse_completion reads what encode_completion writes", "[handshake]")
   REQUIRE(no_host.has_value());
   CHECK_FALSE(no_host->host);
   CHECK_FALSE(no_host->created);
+}
+
+// A rotation's next key (docs/protocol.md §12.3): a client pins it, so only a usable key whose
+// fingerprint agrees is taken; anything else makes the completion malformed.
+TEST_CASE("a completion's next key: written with its fingerprint, read only when usable", "[handshake]") {
+  completion_response c{true, "abc", 9000, true, 1, std::nullopt};
+  std::array<std::uint8_t, 32> key{};
+  key[0] = 9;  // the X25519 base point: a usable key
+  c.next_key = key;
+  const std::string json = encode_completion(c);
+  CHECK(json.find(R"("next_key":"CQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")") != std::string::npos);
+  CHECK(json.find(R"("next_fingerprint":"SHA256:)") != std::string::npos);
+  const auto r = parse_completion(json);
+  REQUIRE(r.has_value());
+  CHECK(r->next_key == key);
+
+  const std::string base = R"({"status":200,"token":"abc","udp_port":9000,)";
+  CHECK_FALSE(parse_completion(base + R"("next_key":"CQAA"})").has_value());  // not 32 bytes
+  const std::string zero_key = R"("next_key":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")";
+  CHECK_FALSE(parse_completion(base + zero_key + "}").has_value());  // a small-order point
+  const std::string other_fingerprint = R"("next_fingerprint":"SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU")";
+  CHECK_FALSE(parse_completion(base + R"("next_key":"CQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",)" +
+                               other_fingerprint + "}")
+                  .has_value());
+  CHECK_FALSE(parse_completion(base + R"("next_key":7})").has_value());
+  CHECK_FALSE(parse_completion(base + R"("host":false})")->next_key);
 }
 
 TEST_CASE("parse_completion rejects a missing token, a bad port and an unprintable token", "[handshake]") {

@@ -7,8 +7,9 @@ script derives them from the fixed keys and the fixed time already in the files,
 libchat and of the desktop client (Python's `cryptography`), and writes them back:
 
   - protocol.json, "encrypted": request_json, request_payload, response_payload, completion_payload;
-  - transcripts.json: every encrypted case gets the same "time"; the encrypted create case gets the
-    sealed 202 and 201 of protocol.json (same keys, same request).
+  - transcripts.json: every encrypted case gets the same "time"; the encrypted create cases get the
+    sealed 202 and 201 of protocol.json (same keys, same request), or seal their own
+    "completion_json" when they carry one.
 
 Deterministic: run it twice, the files do not change. Usage: python3 test/vectors/seal_vectors.py
 """
@@ -133,6 +134,16 @@ def main() -> None:
             assert timed_request_json(case["username"], case["password"], VECTOR_TIME) == enc["request_json"]
             case["replies"][0]["payload"] = response
             case["replies"][1]["payload"] = completion
+            if "completion_json" in case:
+                # A case whose sealed 201 differs from protocol.json's (the next-key announcement):
+                # the same exchange, sealing its own completion.
+                _, own_response, own_completion = seal(
+                    enc["operation"], enc["room"], bytes.fromhex(enc["server_static_private_hex"]),
+                    bytes.fromhex(enc["client_ephemeral_private_hex"]),
+                    bytes.fromhex(enc["server_ephemeral_private_hex"]), enc["request_json"], enc["response_json"],
+                    case["completion_json"])
+                case["replies"][0]["payload"] = own_response
+                case["replies"][1]["payload"] = own_completion
 
     protocol_path.write_text(json.dumps(protocol, indent=2, ensure_ascii=False) + "\n")
     transcripts_path.write_text(json.dumps(transcripts, indent=1, ensure_ascii=False))

@@ -140,7 +140,7 @@ export class ChatController {
     const store = this.knownServers;
     const pinned: PinnedFingerprint = async (server) => expected ?? (await store?.pinnedFingerprint(server.id));
     if (store) {
-      trust = store.trust(expected);
+      trust = store.trust(expected, request.acceptUnpinned === true);
     } else if (expected !== undefined) {
       const wanted = expected;
       trust = async (server, key) => {
@@ -161,7 +161,8 @@ export class ChatController {
         details: ["Enter the server's key fingerprint under Advanced: chat-server prints it when it starts."],
       };
     }
-    return encryptedCrypto({ ...this.defaults.encryption, trust, pinned });
+    const recordNextKey = store?.recordNextKey;
+    return encryptedCrypto({ ...this.defaults.encryption, trust, pinned, ...(recordNextKey ? { recordNextKey } : {}) });
   }
 
   async send(raw: unknown): Promise<ApiResult<{ time: number }>> {
@@ -239,6 +240,8 @@ function parseConnectRequest(raw: unknown): ConnectRequest | string {
   if (typeof serverKey !== 'string' || serverKey.length > MAX_FIELD_CHARS) return 'The server key field is not text, or too long.';
   const allowPlaintext = r['allowPlaintext'] ?? false;
   if (typeof allowPlaintext !== 'boolean') return 'The unencrypted-connection choice is not true or false.';
+  const acceptUnpinned = r['acceptUnpinned'] ?? false;
+  if (typeof acceptUnpinned !== 'boolean') return 'The connect-without-remembering-the-key choice is not true or false.';
   return {
     operation,
     server: r['server'] as string,
@@ -247,6 +250,7 @@ function parseConnectRequest(raw: unknown): ConnectRequest | string {
     password: r['password'] as string,
     serverKey,
     allowPlaintext,
+    acceptUnpinned,
   };
 }
 

@@ -11,11 +11,12 @@
 import { encodeClientDatagram } from './datagram';
 import { HandshakeError } from './errors';
 import { MAX_CLIENT_DATAGRAM } from './limits';
-import { ClientHandshake, type OpenedReply } from './noise';
+import { ClientHandshake, keyFingerprint, type OpenedReply } from './noise';
 import type { Completion } from './payloads';
 import { SealedDatagramCipher, type SealedCipherOptions } from './secure-channel';
 import { requestServerKey, type ServerKey } from './server-key';
 import type { Transport } from './transport';
+import { serverId } from './fingerprint';
 import { encodeUtf8 } from './utf8';
 
 /** Where the handshake goes, for a SessionCrypto that needs to know before the request. */
@@ -50,6 +51,11 @@ export interface HandshakeCrypto {
   openCompletion(payload: Uint8Array): Uint8Array;
   /** After a successful completion: this membership's datagram cipher. Throws HandshakeError. */
   datagramCipher(completion: Completion): DatagramCipher;
+  /**
+   * After a successful completion, before the session starts: acts on what the (sealed)
+   * completion announced, such as the server's next key; may add to `security.note`.
+   */
+  completed?(completion: Completion): Promise<void>;
   /** The handshake failed: forget what it holds. */
   abandon(): void;
 }
@@ -83,8 +89,10 @@ export type PinOutcome =
   | 'given'
   /** It matches the fingerprint the user gave, which replaced another pinned key. */
   | 'replaced'
-  /** First contact, but the pin could not be saved: it will not be checked next time. */
+  /** First contact, but the pin could not be saved (the user accepted that): it will not be checked next time. */
   | 'not_saved'
+  /** The key the server had announced as its next one (a key rotation); it replaced the old pin. */
+  | 'rotated'
   /** Nothing checked it (a caller of openChatSession without `trust`). */
   | 'unchecked';
 
@@ -92,6 +100,8 @@ export interface KeyTrust {
   pin: PinOutcome;
   /** A sentence for people about the pin (first contact, replaced, not saved). */
   note?: string;
+  /** The known-servers ids that pin the key now: where an announced next key is recorded. */
+  pinnedAs?: string[];
 }
 
 export type SessionSecurity = { encrypted: false } | { encrypted: true; fingerprint: string; pin: PinOutcome; note?: string };
@@ -101,6 +111,8 @@ export interface ServerIdentity {
   port: number;
   /** host:port as the known-servers file names it. */
   id: string;
+  /** The address `host` resolved to (for the key request), as the known-servers file names it. */
+  address?: string;
 }
 
 /**
@@ -117,11 +129,20 @@ export type TrustServerKey = (server: ServerIdentity, key: ServerKey) => Promise
  */
 export type PinnedFingerprint = (server: ServerIdentity) => Promise<string | undefined>;
 
+/**
+ * Records `next`, the key the server announced inside its sealed completion for a key rotation,
+ * for the ids that pin its current key (`trusted.pinnedAs`). Resolves with a sentence for people
+ * when something was recorded (or could not be); never rejects.
+ */
+export type RecordNextKey = (server: ServerIdentity, trusted: KeyTrust, next: ServerKey) => Promise<string | undefined>;
+
 export interface EncryptedCryptoOptions {
   /** Default: use whatever key the server presents (protects from eavesdroppers, not from impostors). */
   trust?: TrustServerKey;
   /** Default: no server is pinned. */
   pinned?: PinnedFingerprint;
+  /** Default: an announced next key is not recorded. */
+  recordNextKey?: RecordNextKey;
   /** Fixes the client's ephemeral key: test vectors only. */
   ephemeralPrivate?: Uint8Array;
   /** Options of the datagram cipher: tests only. */
@@ -137,12 +158,13 @@ export function encryptedCrypto(options: EncryptedCryptoOptions = {}): SessionCr
     encrypted: true,
     async begin(context: HandshakeContext): Promise<HandshakeCrypto> {
       const server: ServerIdentity = { host: context.host, port: context.port, id: context.serverId };
-      const serverKey = await fetchServerKeyOrExplain(context, server, options.pinned);
+      const { key: serverKey, remoteAddress } = await fetchServerKeyOrExplain(context, server, options.pinned);
+      server.address = serverId(unmappedAddress(remoteAddress), context.port);
       // The pin is checked before the request is even sealed: nothing secret leaves before it.
       const verdict = await trust(server, serverKey);
       if (context.signal.aborted) throw context.signal.reason;
       const handshake = new ClientHandshake(serverKey.key, context.operation, context.room, options.ephemeralPrivate);
-      const security: SessionSecurity = { encrypted: true, fingerprint: serverKey.fingerprint, pin: verdict.pin };
+      const security: Extract<SessionSecurity, { encrypted: true }> = { encrypted: true, fingerprint: serverKey.fingerprint, pin: verdict.pin };
       if (verdict.note !== undefined) security.note = verdict.note;
       return {
         security,
@@ -156,6 +178,14 @@ export function encryptedCrypto(options: EncryptedCryptoOptions = {}): SessionCr
           }
           const keys = handshake.split();
           return new SealedDatagramCipher(keys.send, keys.receive, completion.session, options.cipher);
+        },
+        async completed(completion: Completion): Promise<void> {
+          // Only here, in the sealed completion, is a next key vouched for by the pinned one.
+          if (!completion.nextKey || options.recordNextKey === undefined) return;
+          const next = { key: completion.nextKey, fingerprint: keyFingerprint(completion.nextKey) };
+          if (next.fingerprint === serverKey.fingerprint) return;
+          const said = await options.recordNextKey(server, verdict, next);
+          if (said !== undefined) security.note = security.note === undefined ? said : `${security.note} ${said}`;
         },
         abandon: () => handshake.wipe(),
       };
@@ -172,7 +202,7 @@ async function fetchServerKeyOrExplain(
   context: HandshakeContext,
   server: ServerIdentity,
   pinned: PinnedFingerprint | undefined,
-): Promise<ServerKey> {
+): Promise<FetchedKey> {
   try {
     return await fetchServerKey(context);
   } catch (e) {
@@ -190,13 +220,25 @@ async function fetchServerKeyOrExplain(
   }
 }
 
-async function fetchServerKey(context: HandshakeContext): Promise<ServerKey> {
+/** Operation 3's key, and the address it came from (what the host name resolved to). */
+interface FetchedKey {
+  key: ServerKey;
+  remoteAddress: string;
+}
+
+async function fetchServerKey(context: HandshakeContext): Promise<FetchedKey> {
   const tcp = await context.transport.connectTcp(context.host, context.port, context.signal);
   try {
-    return await abortable(requestServerKey(tcp, context.where), context.signal);
+    return { key: await abortable(requestServerKey(tcp, context.where), context.signal), remoteAddress: tcp.remoteAddress };
   } finally {
     tcp.close();
   }
+}
+
+/** An IPv4-mapped IPv6 address (::ffff:192.0.2.7) as the IPv4 address it is. */
+export function unmappedAddress(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  return mapped ? mapped[1]! : address;
 }
 
 /** `promise`, or the signal's reason once it is aborted. */

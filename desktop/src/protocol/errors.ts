@@ -39,10 +39,12 @@ export type HandshakeErrorCode =
   /** The server's key is not the one pinned for it, or not the fingerprint the user gave. */
   | 'server_key_mismatch'
   /** The known-servers file cannot be read or placed. */
-  | 'known_servers';
+  | 'known_servers'
+  /** First contact, but the server's key could not be remembered (and the user did not accept that). */
+  | 'pin_not_stored';
 
 /** The part of the request (or of its security settings) an error is about. */
-export type HandshakeErrorField = 'server' | 'username' | 'room' | 'password' | 'serverKey' | 'allowPlaintext';
+export type HandshakeErrorField = 'server' | 'username' | 'room' | 'password' | 'serverKey' | 'allowPlaintext' | 'acceptUnpinned';
 
 export class HandshakeError extends Error {
   constructor(

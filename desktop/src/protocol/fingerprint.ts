@@ -25,8 +25,8 @@ export function normaliseFingerprint(text: string): string | undefined {
 
 /**
  * How a server is named in the known-servers file: "host:port", or "[v6-address]:port"; ASCII
- * letters of the host in lower case. The host is the one the user typed (not what it resolved to),
- * as SSH does with known_hosts.
+ * letters of the host in lower case. The host is the one the user typed; the address it resolved
+ * to is pinned as well, under its own id (SSH's CheckHostIP).
  */
 export function serverId(host: string, port: number): string {
   const name = host.replace(/[A-Z]/g, (c) => c.toLowerCase());

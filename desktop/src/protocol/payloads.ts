@@ -6,6 +6,7 @@ import { field, JsonSyntaxError, parseJsonObject, type JsonObject } from './json
 import { MAX_PASSWORD_BYTES, MAX_TOKEN_BYTES, SESSION_ID_BYTES } from './limits';
 import { checkName, describeNameProblem } from './names';
 import { decodeBase64Url } from './base64url';
+import { isSmallOrderKey, keyFingerprint, X25519_KEY_BYTES } from './noise';
 import { Operation, State, type OperationCode, type TcrpFrame } from './tcrp';
 import { decodeUtf8, encodeUtf8, isWellFormed, utf8Length } from './utf8';
 
@@ -31,6 +32,11 @@ export interface Completion {
   host: boolean;
   /** Encrypted sessions only (§12.3): the 8-byte session id that routes the member's datagrams. */
   session?: Uint8Array;
+  /**
+   * During the server's key rotation (§12.3): its next 32-byte public key. Trustworthy only from a
+   * sealed completion; the encrypted SessionCrypto is the one that acts on it.
+   */
+  nextKey?: Uint8Array;
 }
 
 export type Reply =
@@ -154,6 +160,19 @@ export function decodeReply(frame: TcrpFrame, request: HandshakeRequest, expectS
     const id = typeof session === 'string' ? decodeBase64Url(session) : undefined;
     if (!id || id.length !== SESSION_ID_BYTES) throw new ProtocolError('malformed', 'the completion\'s "session" is not 8 bytes of base64url');
     completion.session = id;
+  }
+  const nextKey = field(payload, 'next_key');
+  if (nextKey !== undefined) {
+    // A client pins it: only a usable key whose fingerprint (if given) agrees is taken.
+    const key = typeof nextKey === 'string' ? decodeBase64Url(nextKey) : undefined;
+    if (!key || key.length !== X25519_KEY_BYTES || isSmallOrderKey(key)) {
+      throw new ProtocolError('malformed', 'the completion\'s "next_key" is not a usable 32-byte key');
+    }
+    const nextFingerprint = field(payload, 'next_fingerprint');
+    if (nextFingerprint !== undefined && nextFingerprint !== keyFingerprint(key)) {
+      throw new ProtocolError('malformed', 'the completion\'s "next_fingerprint" does not match its "next_key"');
+    }
+    completion.nextKey = key;
   }
   return { kind: 'completion', completion };
 }

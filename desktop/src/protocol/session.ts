@@ -385,6 +385,7 @@ export async function openChatSession(options: ConnectOptions): Promise<ChatSess
   }
 
   const completion = outcome.completion;
+  await handshake.completed?.(completion);
   const cipher = handshake.datagramCipher(completion);
   let channel: DatagramChannel;
   try {

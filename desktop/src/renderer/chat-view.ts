@@ -31,6 +31,7 @@ const PIN_TEXT: Record<PinOutcome, string> = {
   given: 'It matches the fingerprint you entered.',
   replaced: 'It matches the fingerprint you entered, and replaced the key remembered before.',
   not_saved: 'First connection to this server; its key could not be remembered.',
+  rotated: 'It is the key this server announced for its key rotation; it replaced the key remembered before.',
   unchecked: 'It was not checked against a remembered key.',
 };
 

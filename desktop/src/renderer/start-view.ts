@@ -29,6 +29,7 @@ export class StartView {
     password: byId('password', HTMLInputElement),
     serverKey: byId('server-key', HTMLInputElement),
     allowPlaintext: byId('allow-plaintext', HTMLInputElement),
+    acceptUnpinned: byId('accept-unpinned', HTMLInputElement),
   };
   private busy = false;
 
@@ -86,6 +87,7 @@ export class StartView {
       password: this.fields.password.value,
       serverKey: this.fields.serverKey.value.trim(),
       allowPlaintext: this.fields.allowPlaintext.checked,
+      acceptUnpinned: this.fields.acceptUnpinned.checked,
     };
     const problem = this.validate(request);
     if (problem) {
@@ -142,7 +144,7 @@ export class StartView {
     this.error.dataset['code'] = error.code;
     this.error.hidden = false;
     if (error.field) {
-      if (error.field === 'serverKey' || error.field === 'allowPlaintext') this.advanced.open = true;
+      if (error.field === 'serverKey' || error.field === 'allowPlaintext' || error.field === 'acceptUnpinned') this.advanced.open = true;
       const input = this.fields[error.field];
       input.setAttribute('aria-invalid', 'true');
       input.setAttribute('aria-errormessage', 'form-error');

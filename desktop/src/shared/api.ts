@@ -19,10 +19,15 @@ export interface ConnectRequest {
   serverKey: string;
   /** Speak the old unencrypted protocol (servers started with --allow-plaintext). */
   allowPlaintext: boolean;
+  /**
+   * On first contact, connect even if the server's key cannot be remembered (the known-servers
+   * file cannot be written); it is then not checked next time. Default: refuse.
+   */
+  acceptUnpinned?: boolean;
 }
 
 /** How the server's key was trusted (see src/protocol/crypto.ts PinOutcome). */
-export type PinOutcome = 'known' | 'first_contact' | 'given' | 'replaced' | 'not_saved' | 'unchecked';
+export type PinOutcome = 'known' | 'first_contact' | 'given' | 'replaced' | 'not_saved' | 'rotated' | 'unchecked';
 
 /** Whether the session is encrypted; when it is, the server's key fingerprint. */
 export type Security = { encrypted: false } | { encrypted: true; fingerprint: string; pin: PinOutcome };
@@ -47,7 +52,7 @@ export interface RoomInfo {
   notices: SecurityNotice[];
 }
 
-export type FormField = 'server' | 'username' | 'room' | 'password' | 'serverKey' | 'allowPlaintext';
+export type FormField = 'server' | 'username' | 'room' | 'password' | 'serverKey' | 'allowPlaintext' | 'acceptUnpinned';
 
 export interface ApiError {
   /** A server error code (room_exists, bad_password, ...) or a local one. */

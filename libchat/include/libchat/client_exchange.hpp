@@ -64,6 +64,9 @@ struct exchange_grant {
   bool created = false;
   /// Encrypted sessions: seals what the client sends, opens what it receives.
   std::unique_ptr<secure_channel> channel;
+  /// Encrypted sessions during a key rotation: the server's next key, announced inside the sealed
+  /// completion, so vouched for by the key the request was sealed to. Never set otherwise.
+  std::optional<public_key> next_key;
 };
 
 struct LIBCHAT_EXPORT exchange_failure {

@@ -8,6 +8,7 @@
 
 #include <boost/system/result.hpp>
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -57,6 +58,10 @@ struct completion_response {
   bool host = false;
   /// Encrypted sessions only: the session id that routes the member's sealed datagrams.
   std::optional<std::uint64_t> session;
+  /// Encrypted sessions only, during a key rotation: the server's next static public key
+  /// ("next_key", with "next_fingerprint"). Trustworthy only because the completion is sealed by
+  /// the current key; a plaintext completion's is ignored by clients (docs/protocol.md §12.3).
+  std::optional<std::array<std::uint8_t, 32>> next_key;
 };
 
 LIBCHAT_EXPORT std::string encode_accepted(const accepted_response& r);

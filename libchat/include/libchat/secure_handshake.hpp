@@ -32,6 +32,10 @@ inline constexpr std::string_view handshake_protocol_name = "libchat/1 Noise_NK_
 /// "SHA256:" and the unpadded base64 (standard alphabet, as OpenSSH prints it) of SHA-256(key).
 LIBCHAT_EXPORT std::string key_fingerprint(const public_key& key);
 
+/// A public key as `b64u` text (operation 3's "key", the completion's "next_key"): nullopt unless
+/// it is 32 bytes and not a small-order point.
+LIBCHAT_EXPORT std::optional<public_key> usable_key_from_text(std::string_view text);
+
 /// The payload of the server's answer to operation 3: {"status": 200, "key": …, "fingerprint": …}.
 LIBCHAT_EXPORT std::string encode_server_key_response(const public_key& key);
 /// Client side: the key from that answer. Fails with missing_field or wrong_field_type (a key that

@@ -85,6 +85,9 @@ struct server_exchange_config {
   std::size_t max_payload = 8192;  ///< OperationPayloadSize accepted in a request
   bool allow_plaintext = false;    ///< accept unencrypted requests (and create unencrypted rooms)
   std::uint16_t udp_port = 0;      ///< told to clients in the completion
+  /// During a key rotation, the key the server will use next: announced in every sealed
+  /// completion (never in plaintext ones, nor in operation 3's unauthenticated answer).
+  std::optional<public_key> next_key;
   // Only for the sentences of refusals; the limits themselves are the ledger's and the room's.
   std::size_t rooms_per_address = 16;
   std::size_t tokens_per_address = 256;
