@@ -193,3 +193,36 @@ TEST_CASE("the wrong-password tables stay bounded, oldest forgotten first", "[ad
   CHECK(limits.may_try_password(newest, "room9999", clock.now) == password_budget::client_spent);
   CHECK(limits.may_try_password(oldest, "room0", clock.now) == password_budget::open);
 }
+
+TEST_CASE("password hashes per address follow a token bucket on top of one in flight", "[address_limits]") {
+  using grant = hash_grant::verdict;
+  chat_test::fake_clock clock;
+  address_limits limits({.hash_rate = {0.5, 3}});
+  auto first = limits.reserve_hash(v4(1), clock.now);
+  CHECK(first.what == grant::granted);
+  CHECK(first.budget_left == Approx(2));
+  // One in flight: refused without spending the budget.
+  CHECK(limits.reserve_hash(v4(1), clock.now).what == grant::in_flight);
+  limits.release(address_resource::hash, v4(1), clock.now);
+  CHECK(limits.reserve_hash(v4(1), clock.now).budget_left == Approx(1));
+  limits.release(address_resource::hash, v4(1), clock.now);
+  CHECK(limits.reserve_hash(v4(1), clock.now).budget_left == Approx(0));
+  limits.release(address_resource::hash, v4(1), clock.now);
+  CHECK(limits.reserve_hash(v4(1), clock.now).what == grant::too_fast);
+  CHECK(limits.reserve_hash(v4(2), clock.now).what == grant::granted);  // another address is not affected
+  clock.advance(std::chrono::seconds(2));  // one hash back
+  CHECK(limits.reserve_hash(v4(1), clock.now).what == grant::granted);
+  limits.release(address_resource::hash, v4(1), clock.now);
+  CHECK(limits.reserve_hash(v4(1), clock.now).what == grant::too_fast);
+}
+
+TEST_CASE("an address that holds nothing is remembered until its hash budget has recovered", "[address_limits]") {
+  chat_test::fake_clock clock;
+  address_limits limits({.hash_rate = {1, 2}});
+  REQUIRE(limits.reserve_hash(v4(1), clock.now).granted());
+  limits.release(address_resource::hash, v4(1), clock.now);
+  CHECK(limits.tracked() == 1);  // forgetting it now would hand it a fresh budget
+  clock.advance(std::chrono::seconds(2));
+  REQUIRE(limits.reserve_hash(v4(2), clock.now).granted());
+  CHECK(limits.tracked() == 1);
+}
