@@ -29,9 +29,9 @@ void address_gate::release(resource what, const libchat::ip_address& ip) {
   limits_.release(what, ip, now());
 }
 
-libchat::hash_grant address_gate::reserve_hash(const libchat::ip_address& ip) {
+libchat::hash_grant address_gate::reserve_hash(const libchat::ip_address& ip, std::string_view room) {
   std::lock_guard lock(mutex_);
-  return limits_.reserve_hash(ip, now());
+  return limits_.reserve_hash(ip, room, now());
 }
 
 libchat::ip_address address_gate::client_of(const libchat::ip_address& ip) const {

@@ -213,6 +213,8 @@ metrics_snapshot server::sample_metrics() const {
 
   const gauges g = current_gauges();
   s.handler_heap_fallbacks = g.handler_heap_fallbacks;
+  s.hash_evicted = g.hash_evicted;
+  s.hash_cancelled = g.hash_cancelled;
   s.rooms = g.rooms;
   s.members = g.members;
   s.handshakes_in_progress = g.handshakes;

@@ -121,7 +121,7 @@ std::size_t address_limits::cap(address_resource what) const noexcept {
 }
 
 bool address_limits::reserve(address_resource what, const ip_address& ip, time_point now) {
-  if (what == address_resource::hash) return reserve_hash(ip, now).granted();
+  if (what == address_resource::hash) return reserve_hash(ip, {}, now).granted();
   const ip_address client = client_of(ip);
   entry* e = find_or_add(client, now);
   if (!e) return false;
@@ -134,7 +134,7 @@ bool address_limits::reserve(address_resource what, const ip_address& ip, time_p
   return true;
 }
 
-hash_grant address_limits::reserve_hash(const ip_address& ip, time_point now) {
+hash_grant address_limits::reserve_hash(const ip_address& ip, std::string_view room, time_point now) {
   using grant_verdict = hash_grant::verdict;
   const ip_address client = client_of(ip);
   entry* e = find_or_add(client, now);
@@ -147,7 +147,16 @@ hash_grant address_limits::reserve_hash(const ip_address& ip, time_point now) {
     grant.what = grant_verdict::too_fast;
   } else {
     ++e->hashes;
-    grant.budget_left = config_.hash_rate.unlimited() ? config_.hash_rate.burst : e->hash_rate.left(now);
+    const auto fraction = [](const rate_limit& limit, double left) {
+      return limit.unlimited() ? 1.0 : left / std::max(1.0, limit.burst);
+    };
+    const double client_left = fraction(config_.hash_rate, e->hash_rate.left(now));
+    const double room_left =
+        fraction(config_.room_hash_rate,
+                 config_.room_hash_rate.unlimited()
+                     ? 0
+                     : room_hashes_.take_left(std::string(room), config_.room_hash_rate, config_.tracked, now));
+    grant.budget_left = std::min(client_left, room_left);
   }
   if (!grant.granted()) settle(entries_.find(client), now);
   return grant;
@@ -188,6 +197,13 @@ void address_limits::aging_buckets::take(const std::string& key, const rate_limi
     order_.pop_front();
     buckets_.erase(oldest);
   }
+}
+
+double address_limits::aging_buckets::take_left(const std::string& key, const rate_limit& limit, std::size_t cap,
+                                               time_point now) {
+  take(key, limit, cap, now);
+  auto it = buckets_.find(key);
+  return it == buckets_.end() ? limit.burst : it->second.tokens.left(now);
 }
 
 password_budget address_limits::may_try_password(const ip_address& ip, std::string_view room, time_point now) {

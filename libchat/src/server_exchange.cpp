@@ -298,7 +298,7 @@ bool server_exchange::take(admission_ledger::resource what) {
 
 std::optional<refusal> server_exchange::take_hash() {
   if (holds_hash_) return std::nullopt;
-  const hash_grant grant = ledger_.reserve_hash(client_);
+  const hash_grant grant = ledger_.reserve_hash(client_, room_);
   holds_hash_ = grant.granted();
   hash_budget_ = grant.budget_left;
   switch (grant.what) {

@@ -27,7 +27,9 @@ class clocked_ledger final : public libchat::admission_ledger {
  public:
   clocked_ledger(const libchat::address_limit_config& config, fake_clock& clock) : limits(config), clock_(clock) {}
   bool reserve(resource what, const libchat::ip_address& ip) override { return limits.reserve(what, ip, clock_.now); }
-  libchat::hash_grant reserve_hash(const libchat::ip_address& ip) override { return limits.reserve_hash(ip, clock_.now); }
+  libchat::hash_grant reserve_hash(const libchat::ip_address& ip, std::string_view room) override {
+    return limits.reserve_hash(ip, room, clock_.now);
+  }
   void release(resource what, const libchat::ip_address& ip) override { limits.release(what, ip, clock_.now); }
   libchat::password_budget may_try_password(const libchat::ip_address& ip, std::string_view room) override {
     return limits.may_try_password(ip, room, clock_.now);

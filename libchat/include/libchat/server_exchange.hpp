@@ -70,7 +70,7 @@ class LIBCHAT_EXPORT admission_ledger {
   virtual void release(resource what, const ip_address& ip) = 0;
   /// The address's hash slot and one hash of its budget (address_limits::reserve_hash); give
   /// the slot back with release(resource::hash). By default only the slot, with no budget.
-  virtual hash_grant reserve_hash(const ip_address& ip) {
+  virtual hash_grant reserve_hash(const ip_address& ip, std::string_view /*room*/) {
     return {reserve(resource::hash, ip) ? hash_grant::verdict::granted : hash_grant::verdict::in_flight};
   }
   /// Whether a password for `room` may be checked now: not once the client, or the room, has
