@@ -2,7 +2,8 @@
 // knows one password (of a room of their own) loops correct-password joins from many addresses,
 // so that every join costs the server a hash. Bounded in time, stops by itself, prints one line
 // "attack: ..." with what it measured (for docs/security.md) and checks the documented outcome:
-// legitimate joins to another room still succeed (docs/security.md, "The password-hash workers").
+// legitimate joins to another room still succeed (docs/security.md §4 "Password guessing, hash
+// cost", §5 "Attack tests"; docs/protocol.md §9).
 #include "attack_support.hpp"
 
 #include <catch2/catch.hpp>
