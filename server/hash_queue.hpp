@@ -35,8 +35,8 @@ class hash_queue {
   enum class verdict : std::uint8_t { queued, queue_full, client_full };
   struct push_result {
     verdict what = verdict::queued;
-    ticket id = 0;                ///< when queued
-    std::optional<Job> evicted;   ///< a job dropped to make room: tell its owner it did not run
+    ticket id = 0;               ///< when queued
+    std::optional<Job> evicted;  ///< a job dropped to make room: tell its owner it did not run
   };
 
   explicit hash_queue(limits l) : limits_(l) {}
@@ -109,7 +109,9 @@ class hash_queue {
     Job job;
   };
   struct client_hash {
-    std::size_t operator()(const libchat::ip_address& ip) const noexcept { return libchat::peer_address_hash{}({ip, 0}); }
+    std::size_t operator()(const libchat::ip_address& ip) const noexcept {
+      return libchat::peer_address_hash{}({ip, 0});
+    }
   };
   using order = std::map<key, item>;
 

@@ -61,7 +61,8 @@ TEST_CASE("attack: correct-password join storm does not lock out legitimate join
         if (r.completion) ++attacker_tokens;
         // Refused at once for the address's own rate: retry soon, but do not spin (the box is
         // shared with the server under test; the hashes are what this attack is about).
-        if (r.error && r.error->error == tcrp_error::rate_limited) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        if (r.error && r.error->error == tcrp_error::rate_limited)
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
     });
   }
@@ -73,8 +74,8 @@ TEST_CASE("attack: correct-password join storm does not lock out legitimate join
   std::map<std::string, int> legit_errors;
   for (int i = 0; i < legit_joins; ++i) {
     const auto started = clock_type::now();
-    auto r = handshake(server.tcp_port(), operation::join_room, "lounge", "guest" + std::to_string(i),
-                       lounge_password, "127.0.0.3");
+    auto r = handshake(server.tcp_port(), operation::join_room, "lounge", "guest" + std::to_string(i), lounge_password,
+                       "127.0.0.3");
     join_ms.push_back(ms_since(started));
     if (r.completion)
       ++joined;
@@ -103,7 +104,8 @@ TEST_CASE("attack: correct-password join storm does not lock out legitimate join
   if (joined != legit_joins) {
     std::istringstream lines(log);
     for (std::string line; std::getline(lines, line);)
-      if (line.find("127.0.0.3") != std::string::npos || line.find("lounge") != std::string::npos) std::printf("%s\n", line.c_str());
+      if (line.find("127.0.0.3") != std::string::npos || line.find("lounge") != std::string::npos)
+        std::printf("%s\n", line.c_str());
   }
   CHECK(joined == legit_joins);
   (void)host;

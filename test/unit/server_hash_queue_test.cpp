@@ -9,7 +9,9 @@ using libchat::ip_address;
 using queue = hash_queue<int>;
 
 namespace {
-ip_address v4(std::uint8_t last) { return ip_address::from_v4({10, 0, 0, last}); }
+ip_address v4(std::uint8_t last) {
+  return ip_address::from_v4({10, 0, 0, last});
+}
 }  // namespace
 
 TEST_CASE("the client with most hash budget left runs first, the oldest first among equals", "[hash_queue]") {
