@@ -132,6 +132,7 @@ const char* action_name(kind k) {
     case kind::read: return "read";
     case kind::write: return "write";
     case kind::find_room: return "find_room";
+    case kind::check_room: return "check_room";
     case kind::hash_password: return "hash";
     case kind::verify_password: return "verify";
     case kind::create_room: return "create";
@@ -187,6 +188,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (in.ConsumeBool()) stored = dummy_hash();
         lookup.password = stored;
         action = x.on_room_lookup(lookup);
+        break;
+      }
+      case kind::check_room: {
+        static constexpr std::array refusals{errc::room_closed, errc::room_full, errc::rate_limited};
+        const auto pick = in.ConsumeIntegralInRange<std::size_t>(0, refusals.size());
+        action = x.on_room_checked(pick == 0 ? std::nullopt : std::optional(refusals[pick - 1]));
         break;
       }
       case kind::hash_password:

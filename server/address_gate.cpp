@@ -29,6 +29,16 @@ void address_gate::release(resource what, const libchat::ip_address& ip) {
   limits_.release(what, ip, now());
 }
 
+libchat::hash_grant address_gate::reserve_hash(const libchat::ip_address& ip, std::string_view room) {
+  std::lock_guard lock(mutex_);
+  return limits_.reserve_hash(ip, room, now());
+}
+
+libchat::ip_address address_gate::client_of(const libchat::ip_address& ip) const {
+  // The prefix never changes after start: no lock needed.
+  return libchat::counted_client(ip, limits_.config().ipv6_prefix);
+}
+
 libchat::password_budget address_gate::may_try_password(const libchat::ip_address& ip, std::string_view room) {
   std::lock_guard lock(mutex_);
   return limits_.may_try_password(ip, room, now());

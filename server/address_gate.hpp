@@ -19,10 +19,13 @@ class address_gate final : public libchat::admission_ledger {
 
   bool reserve(resource what, const libchat::ip_address& ip) override;
   void release(resource what, const libchat::ip_address& ip) override;
+  libchat::hash_grant reserve_hash(const libchat::ip_address& ip, std::string_view room) override;
   libchat::password_budget may_try_password(const libchat::ip_address& ip, std::string_view room) override;
   void password_failed(const libchat::ip_address& ip, std::string_view room) override;
 
   std::size_t tracked() const;
+  /// The client `ip` counts as (its IPv6 prefix), as the hash queue keys its jobs.
+  libchat::ip_address client_of(const libchat::ip_address& ip) const;
 
  private:
   mutable std::mutex mutex_;

@@ -188,7 +188,19 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
       ("hash-workers", po::value<unsigned>()->default_value(c.hash_workers),
        "Threads that hash passwords, off the I/O pool.")
       ("hash-queue", po::value<std::size_t>()->default_value(c.hash_queue),
-       "Password hashes waiting at most; more are answered with server_busy.");
+       "Password hashes waiting at most. The queue is fair: the hash whose address and room have spent "
+       "least of their budgets (--hash-rate, --room-hash-rate) runs first, and when the queue is full "
+       "the one that has spent most is answered with server_busy.")
+      ("hash-rate", po::value<double>()->default_value(c.per_address.hash_rate.per_second),
+       "Password hashes (password joins and creates) per second one IP address may start on average, "
+       "right password or wrong (0: no limit); past it, rate_limited without hashing.")
+      ("hash-burst", po::value<double>()->default_value(c.per_address.hash_rate.burst),
+       "Password hashes one IP address may start at once before --hash-rate applies.")
+      ("room-hash-rate", po::value<double>()->default_value(c.per_address.room_hash_rate.per_second),
+       "Password hashes per second one room gets from all addresses together before its hashes wait "
+       "behind other rooms' in the queue (0: no such order). Never a refusal.")
+      ("room-hash-burst", po::value<double>()->default_value(c.per_address.room_hash_rate.burst),
+       "Password hashes one room gets at once before --room-hash-rate applies.");
 
   po::options_description all;
   all.add(general).add(network).add(limits).add(security).add(passwords);
@@ -240,6 +252,8 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
                   in_range<double>(vm, "chat-rate", 0, 1e6) && in_range<double>(vm, "chat-burst", 0, 1e6) &&
                   in_range<double>(vm, "join-rate", 0, 1e6) && in_range<double>(vm, "join-burst", 0, 1e6) &&
                   in_range<unsigned>(vm, "password-cost", 1, 24) &&
+                  in_range<double>(vm, "hash-rate", 0, 1e6) && in_range<double>(vm, "hash-burst", 0, 1e6) &&
+                  in_range<double>(vm, "room-hash-rate", 0, 1e6) && in_range<double>(vm, "room-hash-burst", 0, 1e6) &&
                   in_range<unsigned>(vm, "hash-workers", 1, 64) && in_range<long>(vm, "stats-interval", 0, 86400) &&
                   (!vm.count("udp-port") || in_range<unsigned>(vm, "udp-port", 0, 65535)) &&
                   (!vm.count("receive-sockets") || in_range<unsigned>(vm, "receive-sockets", 1, 64)) &&
@@ -299,6 +313,8 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
   c.password.log2_cost = static_cast<std::uint8_t>(vm["password-cost"].as<unsigned>());
   c.hash_workers = vm["hash-workers"].as<unsigned>();
   c.hash_queue = vm["hash-queue"].as<std::size_t>();
+  c.per_address.hash_rate = {vm["hash-rate"].as<double>(), std::max(1.0, vm["hash-burst"].as<double>())};
+  c.per_address.room_hash_rate = {vm["room-hash-rate"].as<double>(), std::max(1.0, vm["room-hash-burst"].as<double>())};
   c.stats_interval = std::chrono::seconds(vm["stats-interval"].as<long>());
   c.log_level = vm["log-level"].as<std::string>();
   c.key_file = vm.count("key-file") ? vm["key-file"].as<std::string>() : default_key_file();

@@ -37,6 +37,8 @@ struct gauges {
   std::size_t members = 0;
   std::size_t handshakes = 0;
   std::size_t hash_queue = 0;
+  std::uint64_t hash_evicted = 0;    ///< queued hashes dropped for a client with more budget left
+  std::uint64_t hash_cancelled = 0;  ///< queued hashes dropped because their connection ended
   std::size_t lobby_members = 0;
   std::uint64_t handler_heap_fallbacks = 0;
 };

@@ -61,6 +61,12 @@ void handshake_connection::arm_deadline(std::chrono::milliseconds after) {
       self->gone_->store(true, std::memory_order_relaxed);
       boost::system::error_code ignored;
       self->socket_.close(ignored);
+      // No socket operation is pending while a hash waits: a job still queued is dropped and the
+      // exchange ends here (one already running comes back, and finds the connection gone).
+      if (self->hash_ticket_ != 0 && self->services_.hashes.cancel(self->hash_ticket_)) {
+        self->hash_ticket_ = 0;
+        self->fail();
+      }
     }
   });
 }
@@ -71,8 +77,9 @@ void handshake_connection::execute(const libchat::server_action& action) {
     case kind::read: return read(action.buffer);
     case kind::write: return write(action.bytes);
     case kind::find_room: return find_room(action.room);
-    case kind::hash_password: return hash_password(action.password);
-    case kind::verify_password: return verify_password(action.password, *action.stored);
+    case kind::check_room: return check_room();
+    case kind::hash_password: return hash_password(action.password, action.hash_budget);
+    case kind::verify_password: return verify_password(action.password, *action.stored, action.hash_budget);
     case kind::create_room: return create_room(*action.request);
     case kind::admit: return admit(*action.request);
     case kind::close:
@@ -112,22 +119,47 @@ void handshake_connection::find_room(std::string_view name) {
   execute(exchange_.on_room_lookup(lookup));
 }
 
-void handshake_connection::hash_password(std::string_view password) {
-  auto job = [self = shared_from_this(), password = std::string(password), params = services_.settings.password] {
+void handshake_connection::check_room() {
+  // On the room's strand: a peek at its capacity and join rate, so that a join it would refuse
+  // anyway is refused before its password is hashed.
+  asio::post(room_->strand(), [self = shared_from_this(), host = room_] {
+    const auto refusal = host->may_admit();
+    self->come_back([self, refusal] { self->execute(self->exchange_.on_room_checked(refusal)); });
+  });
+}
+
+void handshake_connection::hash_password(std::string_view password, double budget_left) {
+  auto run = [self = shared_from_this(), password = std::string(password), params = services_.settings.password] {
     std::optional<libchat::password_hash> hash;
     if (!self->gone_->load(std::memory_order_relaxed)) hash = libchat::hash_password(password, params);
     self->come_back([self, hash] { self->execute(self->exchange_.on_hashed(hash)); });
   };
-  if (!services_.hashes.submit(std::move(job))) execute(exchange_.on_hashed(std::nullopt));
+  submit_hash(budget_left, std::move(run), [self = shared_from_this()] {
+    self->execute(self->exchange_.on_hashed(std::nullopt));
+  });
 }
 
-void handshake_connection::verify_password(std::string_view password, const libchat::password_hash& stored) {
-  auto job = [self = shared_from_this(), password = std::string(password), stored] {
+void handshake_connection::verify_password(std::string_view password, const libchat::password_hash& stored,
+                                           double budget_left) {
+  auto verify = [self = shared_from_this(), password = std::string(password), stored] {
     bool right = false;
     if (!self->gone_->load(std::memory_order_relaxed)) right = libchat::verify_password(password, stored);
     self->come_back([self, right] { self->execute(self->exchange_.on_verified(right)); });
   };
-  if (!services_.hashes.submit(std::move(job))) execute(exchange_.on_verified(std::nullopt));
+  submit_hash(budget_left, std::move(verify), [self = shared_from_this()] {
+    self->execute(self->exchange_.on_verified(std::nullopt));
+  });
+}
+
+void handshake_connection::submit_hash(double budget_left, std::function<void()> hash_then_come_back,
+                                       std::function<void()> refused) {
+  // A job dropped to make room for another client's comes back here as refused (server_busy).
+  auto job = [self = shared_from_this(), hash = std::move(hash_then_come_back), refused](bool run) {
+    if (run) return hash();
+    self->come_back(refused);
+  };
+  hash_ticket_ = services_.hashes.submit(services_.gate.client_of(ip_), budget_left, std::move(job));
+  if (hash_ticket_ == 0) refused();
 }
 
 void handshake_connection::create_room(const libchat::admission_request& request) {
@@ -157,6 +189,7 @@ void handshake_connection::admit(const libchat::admission_request& request) {
 
 void handshake_connection::come_back(std::function<void()> f) {
   asio::post(socket_.get_executor(), [self = shared_from_this(), f = std::move(f)] {
+    self->hash_ticket_ = 0;  // whatever comes back, no job of ours waits any more
     if (self->gone_->load(std::memory_order_relaxed)) return self->fail();
     f();
   });

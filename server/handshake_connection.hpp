@@ -38,8 +38,11 @@ class handshake_connection : public std::enable_shared_from_this<handshake_conne
   void read(libchat::mutable_byte_view into);
   void write(libchat::byte_view bytes);
   void find_room(std::string_view name);
-  void hash_password(std::string_view password);
-  void verify_password(std::string_view password, const libchat::password_hash& stored);
+  void check_room();
+  void hash_password(std::string_view password, double budget_left);
+  void verify_password(std::string_view password, const libchat::password_hash& stored, double budget_left);
+  /// Queues a hash job on the workers; a refused one comes back at once as `refused`.
+  void submit_hash(double budget_left, std::function<void()> hash_then_come_back, std::function<void()> refused);
   void create_room(const libchat::admission_request& request);
   void admit(const libchat::admission_request& request);
   /// Runs `f` on this connection's executor (from a room strand or a hash worker).
@@ -64,6 +67,9 @@ class handshake_connection : public std::enable_shared_from_this<handshake_conne
   /// Set when the connection is over (failed, timed out, or closed): a hash job still queued for
   /// it is skipped instead of spending a worker on an answer nobody will read.
   std::shared_ptr<std::atomic<bool>> gone_ = std::make_shared<std::atomic<bool>>(false);
+  /// The hash job waiting on the workers, if any (0: none): cancelled when the connection ends,
+  /// so that its slot in the queue and the address's hash slot free at once.
+  std::uint64_t hash_ticket_ = 0;
   std::array<char, 4096> discard_{};
   std::size_t drained_ = 0;
 };

@@ -1,21 +1,41 @@
 #include "hash_pool.hpp"
 
+#include <optional>
+
 namespace chat_server {
 
-hash_pool::hash_pool(unsigned workers, std::size_t max_queued) : max_queued_(max_queued) {
+hash_pool::hash_pool(unsigned workers, hash_queue<job>::limits limits) : jobs_(limits) {
   for (unsigned i = 0; i < workers; ++i) workers_.emplace_back([this] { work(); });
 }
 
 hash_pool::~hash_pool() { stop(); }
 
-bool hash_pool::submit(std::function<void()> job) {
+hash_pool::ticket hash_pool::submit(const libchat::ip_address& client, double budget_left, job j) {
+  hash_queue<job>::push_result pushed;
   {
     std::lock_guard lock(mutex_);
-    if (stopping_ || jobs_.size() >= max_queued_) return false;
-    jobs_.push_back(std::move(job));
+    if (stopping_) return 0;
+    pushed = jobs_.push(client, budget_left, std::move(j));
   }
+  if (pushed.what != hash_queue<job>::verdict::queued) return 0;
   wake_.notify_one();
-  return true;
+  // Outside the lock: the dropped job's owner answers, and may be destroyed with it.
+  if (pushed.evicted) {
+    evicted_.fetch_add(1, std::memory_order_relaxed);
+    (*pushed.evicted)(false);
+  }
+  return pushed.id;
+}
+
+bool hash_pool::cancel(ticket id) {
+  std::optional<job> dropped;
+  {
+    std::lock_guard lock(mutex_);
+    dropped = jobs_.cancel(id);
+  }
+  if (!dropped) return false;
+  cancelled_.fetch_add(1, std::memory_order_relaxed);
+  return true;  // destroyed here, outside the lock
 }
 
 std::size_t hash_pool::queued() const {
@@ -24,11 +44,12 @@ std::size_t hash_pool::queued() const {
 }
 
 void hash_pool::stop() {
+  std::vector<job> dropped;
   {
     std::lock_guard lock(mutex_);
     if (stopping_ && workers_.empty()) return;
     stopping_ = true;
-    jobs_.clear();
+    dropped = jobs_.clear();
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
@@ -37,15 +58,14 @@ void hash_pool::stop() {
 
 void hash_pool::work() {
   for (;;) {
-    std::function<void()> job;
+    std::optional<job> next;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      wake_.wait(lock, [this] { return stopping_ || jobs_.size() > 0; });
       if (stopping_) return;
-      job = std::move(jobs_.front());
-      jobs_.pop_front();
+      next = jobs_.pop();
     }
-    job();
+    (*next)(true);
   }
 }
 

@@ -134,6 +134,11 @@ std::string render_metrics(const metrics_snapshot& s) {
           s.kernel_drops);
   counter(out, "chat_handler_heap_fallbacks_total",
           "Receive handlers that did not fit their preallocated memory and used the heap.", s.handler_heap_fallbacks);
+  counter(out, "chat_hash_evicted_total",
+          "Queued password hashes dropped (answered server_busy) to make room for a client with more hash budget left.",
+          s.hash_evicted);
+  counter(out, "chat_hash_cancelled_total", "Queued password hashes dropped unrun because their connection ended.",
+          s.hash_cancelled);
 
   counter(out, "chat_lobby_datagrams_received_total", "Datagrams read from the lobby socket.", s.lobby_received);
   counter(out, "chat_lobby_datagrams_relayed_total", "Lobby messages relayed.", s.lobby_relayed);

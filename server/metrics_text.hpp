@@ -46,6 +46,8 @@ struct metrics_snapshot {
   std::uint64_t icmp_errors = 0;
   std::uint64_t kernel_drops = 0;
   std::uint64_t handler_heap_fallbacks = 0;
+  std::uint64_t hash_evicted = 0;    ///< queued hashes dropped for a client with more budget left
+  std::uint64_t hash_cancelled = 0;  ///< queued hashes dropped because their connection ended
 
   // The lobby (all 0 when it is off).
   std::uint64_t lobby_received = 0;

@@ -41,6 +41,8 @@ class room_host : public std::enable_shared_from_this<room_host> {
   libchat::room& room() noexcept { return room_; }
   boost::system::result<libchat::issued_token> admit(std::string_view username, const libchat::ip_address& ip,
                                                      const libchat::channel_maker& make_channel = {});
+  /// room::may_admit now: why a join would be refused whoever asks, if it would.
+  std::optional<libchat::errc> may_admit();
   void on_datagram(const datagram_slot& slot);
   void on_unreachable(const libchat::peer_address& endpoint);
   void shutdown();

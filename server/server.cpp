@@ -38,7 +38,7 @@ server::server(const server_config& config, libchat::server_key key, std::option
     : config_(config),
       key_(std::move(key)),
       log_(make_logger(config_.log_level)),
-      hashes_(config_.hash_workers, config_.hash_queue),
+      hashes_(config_.hash_workers, {.capacity = config_.hash_queue, .per_client = 1}),
       gate_(config_.per_address),
       replays_(config_.replays),
       stop_signals_(io_, SIGINT, SIGTERM),
@@ -184,6 +184,8 @@ gauges server::current_gauges() const {
   g.members = members_.load(std::memory_order_relaxed);
   g.handshakes = handshakes_.serving.load(std::memory_order_relaxed);
   g.hash_queue = hashes_.queued();
+  g.hash_evicted = hashes_.evicted();
+  g.hash_cancelled = hashes_.cancelled();
   g.lobby_members = lobby_ ? lobby_->member_count() : 0;
   g.handler_heap_fallbacks = relay_ ? relay_->handler_heap_fallbacks() : 0;
   return g;
@@ -218,6 +220,8 @@ metrics_snapshot server::sample_metrics() const {
 
   const gauges g = current_gauges();
   s.handler_heap_fallbacks = g.handler_heap_fallbacks;
+  s.hash_evicted = g.hash_evicted;
+  s.hash_cancelled = g.hash_cancelled;
   s.rooms = g.rooms;
   s.members = g.members;
   s.handshakes_in_progress = g.handshakes;

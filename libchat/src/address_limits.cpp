@@ -46,7 +46,10 @@ address_limits::entry* address_limits::find_or_add(const ip_address& client, tim
     idle_.pop_front();
   }
   if (entries_.size() >= config_.tracked) return nullptr;
-  return &entries_.emplace(client, entry{.rate = token_bucket(config_.handshake_rate, now)}).first->second;
+  return &entries_
+              .emplace(client, entry{.rate = token_bucket(config_.handshake_rate, now),
+                                     .hash_rate = token_bucket(config_.hash_rate, now)})
+              .first->second;
 }
 
 // The entry is about to hold something: it is no longer a candidate for forgetting.
@@ -61,7 +64,7 @@ void address_limits::wake(entry& e) {
 void address_limits::settle(entries::iterator it, time_point now) {
   entry& e = it->second;
   if (!e.idle() || e.waiting) return;
-  if (e.rate.full(now)) {
+  if (e.recovered(now)) {
     entries_.erase(it);
     return;
   }
@@ -75,7 +78,7 @@ void address_limits::settle(entries::iterator it, time_point now) {
 void address_limits::forget_recovered(time_point now) {
   while (!idle_.empty()) {
     auto it = entries_.find(idle_.front());
-    if (!it->second.rate.full(now)) return;
+    if (!it->second.recovered(now)) return;
     idle_.pop_front();
     entries_.erase(it);
   }
@@ -118,6 +121,7 @@ std::size_t address_limits::cap(address_resource what) const noexcept {
 }
 
 bool address_limits::reserve(address_resource what, const ip_address& ip, time_point now) {
+  if (what == address_resource::hash) return reserve_hash(ip, {}, now).granted();
   const ip_address client = client_of(ip);
   entry* e = find_or_add(client, now);
   if (!e) return false;
@@ -128,6 +132,34 @@ bool address_limits::reserve(address_resource what, const ip_address& ip, time_p
   }
   ++(e->*held);
   return true;
+}
+
+hash_grant address_limits::reserve_hash(const ip_address& ip, std::string_view room, time_point now) {
+  using grant_verdict = hash_grant::verdict;
+  const ip_address client = client_of(ip);
+  entry* e = find_or_add(client, now);
+  if (!e) return {grant_verdict::table_full};
+  hash_grant grant{grant_verdict::granted};
+  // The slot first: a refusal for a hash in flight spends nothing of the budget.
+  if (e->hashes >= 1) {
+    grant.what = grant_verdict::in_flight;
+  } else if (!e->hash_rate.take(now)) {
+    grant.what = grant_verdict::too_fast;
+  } else {
+    ++e->hashes;
+    const auto fraction = [](const rate_limit& limit, double left) {
+      return limit.unlimited() ? 1.0 : left / std::max(1.0, limit.burst);
+    };
+    const double client_left = fraction(config_.hash_rate, e->hash_rate.left(now));
+    const double room_left =
+        fraction(config_.room_hash_rate,
+                 config_.room_hash_rate.unlimited()
+                     ? 0
+                     : room_hashes_.take_left(std::string(room), config_.room_hash_rate, config_.tracked, now));
+    grant.budget_left = std::min(client_left, room_left);
+  }
+  if (!grant.granted()) settle(entries_.find(client), now);
+  return grant;
 }
 
 void address_limits::release(address_resource what, const ip_address& ip, time_point now) {
@@ -165,6 +197,13 @@ void address_limits::aging_buckets::take(const std::string& key, const rate_limi
     order_.pop_front();
     buckets_.erase(oldest);
   }
+}
+
+double address_limits::aging_buckets::take_left(const std::string& key, const rate_limit& limit, std::size_t cap,
+                                               time_point now) {
+  take(key, limit, cap, now);
+  auto it = buckets_.find(key);
+  return it == buckets_.end() ? limit.burst : it->second.tokens.left(now);
 }
 
 password_budget address_limits::may_try_password(const ip_address& ip, std::string_view room, time_point now) {

@@ -75,6 +75,13 @@ std::size_t room::joined_count() const noexcept {
   return n;
 }
 
+std::optional<errc> room::may_admit(time_point now) {
+  if (closed_) return errc::room_closed;
+  if (members_.size() >= limits_.max_members) return errc::room_full;
+  if (!members_.empty() && !joins_.can_take(now)) return errc::rate_limited;
+  return std::nullopt;
+}
+
 boost::system::result<issued_token> room::admit(std::string_view username, const ip_address& ip, time_point now,
                                                 room_output& out, const channel_maker& make_channel) {
   if (closed_) return make_error_code(errc::room_closed);

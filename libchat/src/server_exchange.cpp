@@ -144,8 +144,9 @@ server_action server_exchange::on_room_lookup(const room_lookup& lookup) {
     // Every cheap check before the slow hash: the address's rooms, tokens and hash slot.
     if (!take(admission_ledger::resource::room)) return refuse(refusal::rooms_per_ip, frame_state::response);
     if (!take(admission_ledger::resource::token)) return refuse(refusal::tokens_per_ip, frame_state::response);
-    if (request_.password && !take(admission_ledger::resource::hash))
-      return refuse(refusal::hash_per_ip, frame_state::response);
+    if (request_.password) {
+      if (const auto no = take_hash()) return refuse(*no, frame_state::response);
+    }
     return reply(frame_state::response, encode_accepted({"Creating room " + quoted(room_) + "."}), false);
   }
   if (!found_.found) return refuse(refusal::room_not_found, frame_state::response);
@@ -156,16 +157,28 @@ server_action server_exchange::after_accepted() {
   if (is_create()) {
     if (!request_.password) return create_after_hash();
     step_ = step::hashing;
-    return {.what = server_action::kind::hash_password, .password = *request_.password};
+    return {.what = server_action::kind::hash_password, .password = *request_.password, .hash_budget = hash_budget_};
   }
-  // Check order: room, then password, then name and capacity, so that someone without the
-  // password learns nothing about who is inside.
+  // Check order: room, then whatever would refuse the join anyway and tells nothing of who is
+  // inside (the room's capacity and join rate, the client's own tokens), then the password, then
+  // the name, so that someone without the password learns nothing about who is inside, and
+  // someone with it cannot make the server hash for a join that cannot succeed.
   if (!found_.password) return join_after_password();
-  // The address's one hash slot first, then its failure budget: two attempts at once cannot both
-  // pass the budget's last try.
-  if (request_.password && !take(admission_ledger::resource::hash))
-    return refuse(refusal::hash_per_ip, frame_state::completion);
-  // Refused without hashing: guessing costs the guesser time, not the server CPU.
+  if (!request_.password) return check_password();
+  step_ = step::checking;
+  return {.what = server_action::kind::check_room, .room = room_};
+}
+
+server_action server_exchange::on_room_checked(std::optional<errc> refusal) {
+  if (refusal) return map_admission_failure(*refusal);
+  return check_password();
+}
+
+server_action server_exchange::check_password() {
+  if (request_.password && !take(admission_ledger::resource::token))
+    return refuse(refusal::tokens_per_ip, frame_state::completion);
+  // Refused without hashing: guessing costs the guesser time, not the server CPU (nor its hash
+  // budget).
   switch (ledger_.may_try_password(client_, room_)) {
     case password_budget::open: break;
     case password_budget::client_spent: return refuse(refusal::password_failures, frame_state::completion);
@@ -174,10 +187,14 @@ server_action server_exchange::after_accepted() {
   // A join without a password guesses nothing, so it spends no one's budget (charging the room
   // for it would let anyone lock a room's door for free).
   if (!request_.password) return refuse(refusal::password_needed, frame_state::completion);
+  // The address's one hash slot, held until the failure (if any) is recorded: two attempts at
+  // once cannot both pass the failure budget's last try. Then one hash of its hash budget.
+  if (const auto no = take_hash()) return refuse(*no, frame_state::completion);
   step_ = step::verifying;
   return {.what = server_action::kind::verify_password,
           .password = *request_.password,
-          .stored = &*found_.password};
+          .stored = &*found_.password,
+          .hash_budget = hash_budget_};
 }
 
 server_action server_exchange::on_hashed(std::optional<password_hash> hash) {
@@ -194,12 +211,13 @@ server_action server_exchange::create_after_hash() {
 }
 
 server_action server_exchange::on_verified(std::optional<bool> right) {
-  give_back(admission_ledger::resource::hash);
-  if (!right) return refuse(refusal::hash_queue_full, frame_state::completion);
-  if (!*right) {
-    ledger_.password_failed(client_, room_);
+  if (right && !*right) {
+    ledger_.password_failed(client_, room_);  // before the slot goes back: see check_password
     return refuse(refusal::wrong_password, frame_state::completion);
   }
+  give_back(admission_ledger::resource::hash);
+  if (!right) return refuse(refusal::hash_queue_full, frame_state::completion);
+  verified_ = true;
   return join_after_password();
 }
 
@@ -229,6 +247,11 @@ server_action server_exchange::map_admission_failure(errc e) {
   if (is_create()) {
     return refuse(e == errc::room_limit ? refusal::max_rooms : refusal::created_meanwhile, frame_state::completion);
   }
+  // A right password that still gets no token, because of who the client is or says it is, cost
+  // a hash for nothing: it counts as a failed try, or whoever knows one password could loop such
+  // joins and keep the hash workers busy (room_full and join_rate are checked before the hash).
+  if (verified_ && (e == errc::name_taken || e == errc::encryption_required || e == errc::encryption_mismatch))
+    ledger_.password_failed(client_, room_);
   switch (e) {
     case errc::name_taken: return refuse(refusal::name_taken, frame_state::completion);
     case errc::room_full: return refuse(refusal::room_full, frame_state::completion);
@@ -300,6 +323,20 @@ bool server_exchange::take(admission_ledger::resource what) {
   if (held) return true;
   held = ledger_.reserve(what, client_);
   return held;
+}
+
+std::optional<refusal> server_exchange::take_hash() {
+  if (holds_hash_) return std::nullopt;
+  const hash_grant grant = ledger_.reserve_hash(client_, room_);
+  holds_hash_ = grant.granted();
+  hash_budget_ = grant.budget_left;
+  switch (grant.what) {
+    case hash_grant::verdict::granted: return std::nullopt;
+    case hash_grant::verdict::too_fast: return refusal::hash_rate;
+    case hash_grant::verdict::in_flight:
+    case hash_grant::verdict::table_full: break;
+  }
+  return refusal::hash_per_ip;
 }
 
 void server_exchange::give_back(admission_ledger::resource what) {

@@ -206,6 +206,7 @@ struct duel {
             s = server.on_room_lookup(lookup);
             break;
           }
+          case sk::check_room: s = server.on_room_checked(found->may_admit(world.clock.now)); break;
           case sk::hash_password: s = server.on_hashed(world.hash(s.password)); break;
           case sk::verify_password: s = server.on_verified(libchat::verify_password(s.password, *s.stored)); break;
           case sk::create_room: {

@@ -170,7 +170,7 @@ TEST_CASE("joins to a protected room: the password is checked before name and ca
   w.add_room("den", "s3cret");
   SECTION("the right password") {
     const auto t = w.run(request(join_op, "den", "bob", "s3cret"));
-    CHECK(t.step_line() == "read find_room write verify admit write-last close");
+    CHECK(t.step_line() == "read find_room write check verify admit write-last close");
     CHECK(t.outcome.what == outcome_kind::joined);
   }
   SECTION("no password: refused without hashing, and charged to no one's budget") {
@@ -182,7 +182,7 @@ TEST_CASE("joins to a protected room: the password is checked before name and ca
   }
   SECTION("a wrong password, even with a taken name") {
     const auto t = w.run(request(join_op, "den", "host", "guess"));
-    CHECK(t.step_line() == "read find_room write verify write-last close");
+    CHECK(t.step_line() == "read find_room write check verify write-last close");
     check_refused(t, refusal::wrong_password, frame_state::completion);
     CHECK(error_of(t.replies[1]).message == "Wrong password for room 'den'.");
   }
@@ -190,7 +190,7 @@ TEST_CASE("joins to a protected room: the password is checked before name and ca
     w.ledger.limits = libchat::address_limits({.password_failures = 2});
     for (int i = 0; i < 2; ++i) w.run(request(join_op, "den", "eve", "guess"));
     const auto t = w.run(request(join_op, "den", "eve", "s3cret"));
-    CHECK(t.step_line() == "read find_room write write-last close");
+    CHECK(t.step_line() == "read find_room write check write-last close");
     check_refused(t, refusal::password_failures, frame_state::completion);
     w.clock.advance(std::chrono::minutes(10));
     CHECK(w.run(request(join_op, "den", "eve", "s3cret")).outcome.what == outcome_kind::joined);
@@ -198,6 +198,79 @@ TEST_CASE("joins to a protected room: the password is checked before name and ca
   SECTION("the hash workers are full") {
     check_refused(w.run(request(join_op, "den", "bob", "s3cret"), {fault::kind::hash_queue_full}),
                   refusal::hash_queue_full, frame_state::completion);
+  }
+}
+
+TEST_CASE("a password join the room would refuse anyway is refused before the hash", "[exchange]") {
+  server_world w;
+  w.room_config.max_members = 2;
+  w.config.max_members = 2;
+  w.add_room("den", "s3cret");
+  SECTION("the room is full: no hash, nothing held") {
+    REQUIRE(w.run(request(join_op, "den", "bob", "s3cret")).outcome.what == outcome_kind::joined);
+    w.clock.advance(std::chrono::seconds(5));
+    const auto t = w.run(request(join_op, "den", "carol", "s3cret"));
+    CHECK(t.step_line() == "read find_room write check write-last close");
+    check_refused(t, refusal::room_full, frame_state::completion);
+  }
+  SECTION("joins come too fast: no hash") {
+    w.rooms["den"] = std::make_unique<libchat::room>("den", w.hash("s3cret"), libchat::room_limits{.joins = {1, 1}});
+    REQUIRE(w.run(request(join_op, "den", "bob", "s3cret")).outcome.what == outcome_kind::joined);
+    const auto t = w.run(request(join_op, "den", "carol", "s3cret"));
+    CHECK(t.step_line() == "read find_room write check write-last close");
+    check_refused(t, refusal::join_rate, frame_state::completion);
+  }
+  SECTION("the client's own tokens are spent: no hash") {
+    w.ledger.limits = libchat::address_limits({.tokens = 1});
+    w.add_room("lobby");
+    REQUIRE(w.run(request(join_op, "lobby", "bob")).outcome.what == outcome_kind::joined);
+    const auto t = w.run(request(join_op, "den", "carol", "s3cret"));
+    CHECK(t.step_line() == "read find_room write check write-last close");
+    check_refused(t, refusal::tokens_per_ip, frame_state::completion);
+  }
+  SECTION("the name is taken: only known after the hash, so the name stays hidden without the password") {
+    const auto wrong = w.run(request(join_op, "den", "host", "guess"));
+    check_refused(wrong, refusal::wrong_password, frame_state::completion);
+    const auto t = w.run(request(join_op, "den", "host", "s3cret"));
+    CHECK(t.step_line() == "read find_room write check verify admit write-last close");
+    check_refused(t, refusal::name_taken, frame_state::completion);
+  }
+}
+
+TEST_CASE("a right password that gets no token counts as a failed try", "[exchange]") {
+  server_world w;
+  w.ledger.limits = libchat::address_limits({.password_failures = 3});
+  w.add_room("den", "s3cret");
+  for (int i = 0; i < 3; ++i)
+    check_refused(w.run(request(join_op, "den", "host", "s3cret")), refusal::name_taken, frame_state::completion);
+  const auto t = w.run(request(join_op, "den", "host", "s3cret"));
+  CHECK(t.step_line() == "read find_room write check write-last close");  // no more hashing
+  check_refused(t, refusal::password_failures, frame_state::completion);
+}
+
+TEST_CASE("password hashes per address follow the hash budget", "[exchange]") {
+  server_world w;
+  w.ledger.limits = libchat::address_limits({.hash_rate = {0.5, 2}});
+  w.add_room("den", "s3cret");
+  CHECK(w.run(request(join_op, "den", "bob", "s3cret")).outcome.what == outcome_kind::joined);
+  CHECK(w.run(request(create_op, "attic", "bob", "pw")).outcome.what == outcome_kind::created);
+  SECTION("a join past it: refused before the hash") {
+    const auto t = w.run(request(join_op, "den", "carol", "s3cret"));
+    CHECK(t.step_line() == "read find_room write check write-last close");
+    check_refused(t, refusal::hash_rate, frame_state::completion);
+  }
+  SECTION("a create past it: refused before the 202") {
+    const auto t = w.run(request(create_op, "cellar", "bob", "pw"));
+    CHECK(t.step_line() == "read find_room write-last close");
+    check_refused(t, refusal::hash_rate, frame_state::response);
+  }
+  SECTION("a join without a password to an open room spends none of it") {
+    w.add_room("lobby");
+    CHECK(w.run(request(join_op, "lobby", "carol")).outcome.what == outcome_kind::joined);
+  }
+  SECTION("the budget comes back with time") {
+    w.clock.advance(std::chrono::seconds(2));
+    CHECK(w.run(request(join_op, "den", "carol", "s3cret")).outcome.what == outcome_kind::joined);
   }
 }
 

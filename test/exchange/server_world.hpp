@@ -28,6 +28,9 @@ class clocked_ledger final : public libchat::admission_ledger {
  public:
   clocked_ledger(const libchat::address_limit_config& config, fake_clock& clock) : limits(config), clock_(clock) {}
   bool reserve(resource what, const libchat::ip_address& ip) override { return limits.reserve(what, ip, clock_.now); }
+  libchat::hash_grant reserve_hash(const libchat::ip_address& ip, std::string_view room) override {
+    return limits.reserve_hash(ip, room, clock_.now);
+  }
   void release(resource what, const libchat::ip_address& ip) override { limits.release(what, ip, clock_.now); }
   libchat::password_budget may_try_password(const libchat::ip_address& ip, std::string_view room) override {
     return limits.may_try_password(ip, room, clock_.now);
@@ -78,7 +81,10 @@ struct transcript {
 
 class server_world {
  public:
-  libchat::address_limit_config limits_config;
+  /// No hash budget by default: a client that hashed is otherwise remembered until its budget
+  /// recovers, and most tests check that an exchange leaves nothing behind (the budget's tests
+  /// set their own limits).
+  libchat::address_limit_config limits_config{.hash_rate = {0, 10}};
   libchat::room_limits room_config;
   libchat::server_exchange_config config{.allow_plaintext = true, .udp_port = 9001};
   std::size_t max_rooms = 100;
@@ -164,6 +170,12 @@ class server_world {
           lookup.at_capacity = rooms.size() >= max_rooms;
           if (found) lookup.password = found->password();
           action = x.on_room_lookup(lookup);
+          break;
+        }
+        case kind::check_room: {
+          t.steps.push_back("check");
+          REQUIRE(found);
+          action = x.on_room_checked(found->may_admit(clock.now));
           break;
         }
         case kind::hash_password:

@@ -121,6 +121,8 @@ TEST_CASE("a scrape shows every counter of the stats line, balanced", "[integrat
       {"members", "chat_members"},
       {"handshakes", "chat_handshakes_in_progress"},
       {"hash_queue", "chat_hash_queue_depth"},
+      {"hash_evicted", "chat_hash_evicted_total"},
+      {"hash_cancelled", "chat_hash_cancelled_total"},
   };
   const auto dropped = family(m, "chat_datagrams_dropped_total", "reason");
   for (const auto& [key, value] : stats) {

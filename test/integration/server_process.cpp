@@ -41,7 +41,7 @@ server_process::server_process(std::vector<std::string> extra_args, bool encrypt
   // unless a test sets them (the limits' own tests do).
   for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
            {"--handshake-rate", "0"}, {"--max-handshakes-per-ip", "1000"}, {"--max-rooms-per-ip", "1000"},
-           {"--max-tokens-per-ip", "100000"}, {"--join-rate", "0"}}) {
+           {"--max-tokens-per-ip", "100000"}, {"--join-rate", "0"}, {"--hash-rate", "0"}}) {
     if (std::find(extra_args.begin(), extra_args.end(), flag) == extra_args.end()) args.insert(args.end(), {flag, value});
   }
   args.insert(args.end(), extra_args.begin(), extra_args.end());

@@ -193,3 +193,51 @@ TEST_CASE("the wrong-password tables stay bounded, oldest forgotten first", "[ad
   CHECK(limits.may_try_password(newest, "room9999", clock.now) == password_budget::client_spent);
   CHECK(limits.may_try_password(oldest, "room0", clock.now) == password_budget::open);
 }
+
+TEST_CASE("password hashes per address follow a token bucket on top of one in flight", "[address_limits]") {
+  using grant = hash_grant::verdict;
+  chat_test::fake_clock clock;
+  address_limits limits({.hash_rate = {0.5, 3}});
+  auto first = limits.reserve_hash(v4(1), "r", clock.now);
+  CHECK(first.what == grant::granted);
+  CHECK(first.budget_left == Approx(2.0 / 3));
+  // One in flight: refused without spending the budget.
+  CHECK(limits.reserve_hash(v4(1), "r", clock.now).what == grant::in_flight);
+  limits.release(address_resource::hash, v4(1), clock.now);
+  CHECK(limits.reserve_hash(v4(1), "r", clock.now).budget_left == Approx(1.0 / 3));
+  limits.release(address_resource::hash, v4(1), clock.now);
+  CHECK(limits.reserve_hash(v4(1), "r", clock.now).budget_left == Approx(0));
+  limits.release(address_resource::hash, v4(1), clock.now);
+  CHECK(limits.reserve_hash(v4(1), "r", clock.now).what == grant::too_fast);
+  CHECK(limits.reserve_hash(v4(2), "r", clock.now).what == grant::granted);  // another address is not affected
+  clock.advance(std::chrono::seconds(2));  // one hash back
+  CHECK(limits.reserve_hash(v4(1), "r", clock.now).what == grant::granted);
+  limits.release(address_resource::hash, v4(1), clock.now);
+  CHECK(limits.reserve_hash(v4(1), "r", clock.now).what == grant::too_fast);
+}
+
+TEST_CASE("an address that holds nothing is remembered until its hash budget has recovered", "[address_limits]") {
+  chat_test::fake_clock clock;
+  address_limits limits({.hash_rate = {1, 2}});
+  REQUIRE(limits.reserve_hash(v4(1), "r", clock.now).granted());
+  limits.release(address_resource::hash, v4(1), clock.now);
+  CHECK(limits.tracked() == 1);  // forgetting it now would hand it a fresh budget
+  clock.advance(std::chrono::seconds(2));
+  REQUIRE(limits.reserve_hash(v4(2), "r", clock.now).granted());
+  CHECK(limits.tracked() == 1);
+}
+
+TEST_CASE("a hash for a room that has had many ranks below one for a quiet room", "[address_limits]") {
+  chat_test::fake_clock clock;
+  address_limits limits({.hash_rate = {0.5, 10}, .room_hash_rate = {1, 4}});
+  // Four addresses, one hash each for "den": the room's budget is spent, theirs is not.
+  for (std::uint8_t a = 1; a <= 4; ++a) {
+    REQUIRE(limits.reserve_hash(v4(a), "den", clock.now).granted());
+    limits.release(address_resource::hash, v4(a), clock.now);
+  }
+  const auto busy_room = limits.reserve_hash(v4(5), "den", clock.now);
+  const auto quiet_room = limits.reserve_hash(v4(6), "lounge", clock.now);
+  REQUIRE(busy_room.granted());  // ordered behind, never refused
+  CHECK(busy_room.budget_left == Approx(0));
+  CHECK(quiet_room.budget_left == Approx(0.75));  // the room's 3 of 4 left; the address's 9 of 10
+}

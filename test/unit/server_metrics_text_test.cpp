@@ -27,6 +27,8 @@ metrics_snapshot fixed_snapshot() {
   s.icmp_errors = 3;
   s.kernel_drops = 4;
   s.handler_heap_fallbacks = 5;
+  s.hash_evicted = 7;
+  s.hash_cancelled = 8;
   s.lobby_received = 6;
   s.lobby_relayed = 4;
   s.lobby_keepalive = 1;
@@ -105,6 +107,12 @@ chat_datagrams_kernel_dropped_total 4
 # HELP chat_handler_heap_fallbacks_total Receive handlers that did not fit their preallocated memory and used the heap.
 # TYPE chat_handler_heap_fallbacks_total counter
 chat_handler_heap_fallbacks_total 5
+# HELP chat_hash_evicted_total Queued password hashes dropped (answered server_busy) to make room for a client with more hash budget left.
+# TYPE chat_hash_evicted_total counter
+chat_hash_evicted_total 7
+# HELP chat_hash_cancelled_total Queued password hashes dropped unrun because their connection ended.
+# TYPE chat_hash_cancelled_total counter
+chat_hash_cancelled_total 8
 # HELP chat_lobby_datagrams_received_total Datagrams read from the lobby socket.
 # TYPE chat_lobby_datagrams_received_total counter
 chat_lobby_datagrams_received_total 6

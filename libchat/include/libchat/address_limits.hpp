@@ -32,6 +32,15 @@ struct address_limit_config {
   rate_limit handshake_rate{20, 40};  ///< new handshakes per second, per address (a join is two)
   std::size_t rooms = 16;             ///< rooms hosted at once, per address
   std::size_t tokens = 256;           ///< tokens held at once, per address (NAT-friendly)
+  /// Password hashes started per second, per address, on average and at once (on top of one in
+  /// flight). A correct password costs the server a hash as much as a wrong one, so this is the
+  /// bound on what a client who knows one password can spend; what is left of it also orders
+  /// the hash queue (the client that has spent least goes first).
+  rate_limit hash_rate{0.5, 10};
+  /// Password hashes per second for one room, from all clients together, on average and at
+  /// once. Never a refusal (that would let anyone shut a room's door by guessing): only the
+  /// order of the hash queue, so that hashes for a room that gets many wait behind the others.
+  rate_limit room_hash_rate{1, 10};
   unsigned password_failures = 5;     ///< wrong passwords per (client, room) ...
   std::chrono::seconds password_window{300};  ///< ... within this window, then no more tries
   /// Wrong passwords per room from all clients together, within room_password_window: guesses
@@ -44,6 +53,17 @@ struct address_limit_config {
 
 /// What an address may still hold; reserve one, release it when it ends.
 enum class address_resource : std::uint8_t { room, token, hash };
+
+/// The answer to reserve_hash: granted, with its standing (what is left after this hash of the
+/// client's budget and of the room's, the smaller of the two as a fraction of its burst: 1 for
+/// someone who has not hashed lately, for a room that has not had hashes lately), or refused
+/// because one is in flight or the client's budget is spent.
+struct hash_grant {
+  enum class verdict : std::uint8_t { granted, in_flight, too_fast, table_full };
+  verdict what = verdict::granted;
+  double budget_left = 0;
+  bool granted() const noexcept { return what == verdict::granted; }
+};
 
 /// Whether a password may be checked for a room, and if not, whose budget is spent.
 enum class password_budget : std::uint8_t { open, client_spent, room_spent };
@@ -67,6 +87,10 @@ class LIBCHAT_EXPORT address_limits {
   /// One hash in flight per address: a storm of password joins from one place waits its turn.
   bool reserve(address_resource what, const ip_address& ip, time_point now);
   void release(address_resource what, const ip_address& ip, time_point now);
+  /// Reserves the address's hash slot and takes one hash from its budget (reserve(hash) does the
+  /// same and says only yes or no). Release the slot with release(hash) when the hash is done.
+  /// `room`: the room the password is for (a create's new room, a join's).
+  hash_grant reserve_hash(const ip_address& ip, std::string_view room, time_point now);
 
   /// Whether the client may try a password for this room now (no hashing before this says so).
   password_budget may_try_password(const ip_address& ip, std::string_view room, time_point now);
@@ -83,9 +107,12 @@ class LIBCHAT_EXPORT address_limits {
   struct entry {
     std::size_t handshakes = 0, rooms = 0, tokens = 0, hashes = 0;
     token_bucket rate;
+    token_bucket hash_rate;
     bool waiting = false;                   // holds nothing, in idle_ until its rate recovers
     std::list<ip_address>::iterator place;  // in idle_, while waiting
     bool idle() const noexcept { return handshakes == 0 && rooms == 0 && tokens == 0 && hashes == 0; }
+    /// Both rates recovered: forgetting the entry loses nothing.
+    bool recovered(time_point now) noexcept { return rate.full(now) && hash_rate.full(now); }
   };
   struct ip_hash {
     std::size_t operator()(const ip_address& ip) const noexcept { return peer_address_hash{}({ip, 0}); }
@@ -97,6 +124,8 @@ class LIBCHAT_EXPORT address_limits {
    public:
     bool can_take(const std::string& key, time_point now);
     void take(const std::string& key, const rate_limit& limit, std::size_t cap, time_point now);
+    /// Takes one if there is one, and says how many are left.
+    double take_left(const std::string& key, const rate_limit& limit, std::size_t cap, time_point now);
     std::size_t size() const noexcept { return buckets_.size(); }
 
    private:
@@ -123,6 +152,7 @@ class LIBCHAT_EXPORT address_limits {
   std::list<ip_address> idle_;  // clients holding nothing whose rate has not recovered, oldest first
   aging_buckets client_passwords_;  // key: the client's bytes, then the room name
   aging_buckets room_passwords_;    // key: the room name
+  aging_buckets room_hashes_;       // key: the room name
 };
 
 }  // namespace libchat

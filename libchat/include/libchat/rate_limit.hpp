@@ -39,6 +39,11 @@ class LIBCHAT_EXPORT token_bucket {
     refill(now);
     return tokens_ >= cost;
   }
+  /// Tokens in the bucket now.
+  double left(time_point now) noexcept {
+    refill(now);
+    return tokens_;
+  }
   /// True once the bucket is full again: its state carries no information and can be forgotten.
   bool full(time_point now) noexcept {
     refill(now);

@@ -68,6 +68,10 @@ class LIBCHAT_EXPORT room {
   /// rate_limited (joins come faster than limits.joins allows).
   boost::system::result<issued_token> admit(std::string_view username, const ip_address& ip, time_point now,
                                             room_output& out, const channel_maker& make_channel = {});
+  /// Why admit would refuse anyone now, whoever they are: room_closed, room_full, or rate_limited
+  /// (joins too fast); nullopt if it might admit. Cheap and without effect, so that a join can be
+  /// refused before its password is hashed; admit checks all of it again.
+  std::optional<errc> may_admit(time_point now);
 
   /// Handles a client datagram whose room name matched this room, plaintext (a token) or sealed
   /// (TokenSize 8: a session id, then counter and ciphertext). Relays, answers or drops.

@@ -11,6 +11,7 @@
 //   read → x.on_read(n)                       // into a.buffer; n > 0
 //   write → x.on_written()                    // a.bytes; a.last: close gracefully after it
 //   find_room → x.on_room_lookup(lookup)      // a.room
+//   check_room → x.on_room_checked(refusal)   // the room find_room found: would it admit now?
 //   hash_password → x.on_hashed(hash)         // a.password; nullopt when the workers are full
 //   verify_password → x.on_verified(right)    // a.password against *a.stored
 //   create_room / admit → x.on_admitted(r)    // *a.request
@@ -72,6 +73,11 @@ class LIBCHAT_EXPORT admission_ledger {
   /// False when the address holds as many of `what` as it may.
   virtual bool reserve(resource what, const ip_address& ip) = 0;
   virtual void release(resource what, const ip_address& ip) = 0;
+  /// The address's hash slot and one hash of its budget (address_limits::reserve_hash); give
+  /// the slot back with release(resource::hash). By default only the slot, with no budget.
+  virtual hash_grant reserve_hash(const ip_address& ip, std::string_view /*room*/) {
+    return {reserve(resource::hash, ip) ? hash_grant::verdict::granted : hash_grant::verdict::in_flight};
+  }
   /// Whether a password for `room` may be checked now: not once the client, or the room, has
   /// used up its wrong passwords.
   virtual password_budget may_try_password(const ip_address& ip, std::string_view room) = 0;
@@ -128,6 +134,7 @@ struct server_action {
     read,             ///< read some bytes into `buffer`, then on_read
     write,            ///< write `bytes`, then on_written; `last`: then close gracefully
     find_room,        ///< look `room` up in the table, then on_room_lookup
+    check_room,       ///< ask the room find_room found whether it would admit anyone now, then on_room_checked
     hash_password,    ///< hash `password` (slow; off this thread), then on_hashed
     verify_password,  ///< check `password` against `*stored` (slow), then on_verified
     create_room,      ///< create `request->room` with its host admitted, insert it, then on_admitted
@@ -142,6 +149,9 @@ struct server_action {
   std::string_view password{};
   const password_hash* stored = nullptr;
   const admission_request* request = nullptr;
+  /// hash_password / verify_password: what the client has left of its hash budget after this
+  /// hash (hash_grant::budget_left). A fair queue runs the hash of the client with most left first.
+  double hash_budget = 0;
 };
 
 /// How the exchange ended, for the adapter's log line and counters.
@@ -180,6 +190,9 @@ class LIBCHAT_EXPORT server_exchange {
   server_action on_read(std::size_t n);
   server_action on_written();
   server_action on_room_lookup(const room_lookup& lookup);
+  /// `refusal`: why the room would not admit anyone now (room_closed, room_full, rate_limited),
+  /// or nullopt if it would.
+  server_action on_room_checked(std::optional<errc> refusal);
   server_action on_hashed(std::optional<password_hash> hash);
   server_action on_verified(std::optional<bool> right);
   server_action on_admitted(const boost::system::result<issued_token>& issued);
@@ -196,7 +209,7 @@ class LIBCHAT_EXPORT server_exchange {
 
  private:
   enum class step : std::uint8_t {
-    reading, looking_up, accepting, hashing, verifying, creating, admitting, finishing, done
+    reading, looking_up, accepting, checking, hashing, verifying, creating, admitting, finishing, done
   };
 
   server_action on_request();
@@ -204,7 +217,10 @@ class LIBCHAT_EXPORT server_exchange {
   std::optional<refusal> check_freshness();
   server_action after_accepted();
   server_action create_after_hash();
+  server_action check_password();
   server_action join_after_password();
+  /// Takes the hash slot and a hash of the budget; the refusal if the client may not hash now.
+  std::optional<refusal> take_hash();
   server_action refuse(refusal why, frame_state state);
   server_action reply(frame_state state, const std::string& json, bool last);
   server_action map_admission_failure(errc e);
@@ -234,6 +250,8 @@ class LIBCHAT_EXPORT server_exchange {
   room_lookup found_;
   std::optional<password_hash> new_password_;  // create: the hash of the new room's password
   admission_request admission_;
+  double hash_budget_ = 0;  // what take_hash left of the client's budget
+  bool verified_ = false;   // the password was hashed and right
   bool holds_hash_ = false, holds_room_ = false, holds_token_ = false;
   std::string last_reply_;
   std::vector<std::uint8_t> out_;
