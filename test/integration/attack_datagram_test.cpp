@@ -1130,7 +1130,10 @@ TEST_CASE("attack: forged sealed datagrams remove nobody and close no room", "[i
   CHECK(delta(after_burst, before, "received") == burst);
   CHECK(delta(after_burst, before, "auth_failed") == burst);
   CHECK(delta(after, after_burst, "received") == more);
-  CHECK(delta(after, after_burst, "auth_failed") == more);
+  // Every one is dropped. Nearly all fail their tag; a slow (sanitized) server saw a few dozen of
+  // 20,000 dropped for another reason first (their random counters can repeat), which is as good.
+  CHECK(delta(after, after_burst, "dropped") == more);
+  CHECK(delta(after, after_burst, "auth_failed") >= more * 99 / 100);
   CHECK(delta(after, before, "sent") == 0);
   CHECK(host_silent);
   CHECK(guest_silent);
