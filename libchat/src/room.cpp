@@ -115,11 +115,12 @@ boost::system::result<issued_token> room::admit(std::string_view username, const
   return issued_token{token_text(added.token), added.token.index, host};
 }
 
-datagram_outcome room::check_sender(const member& m, const peer_address& from) const noexcept {
+datagram_outcome room::check_sender(const member& m, const peer_address& from, bool may_roam) const noexcept {
   if (m.ip != from.ip) return datagram_outcome::drop(errc::ip_mismatch);
-  if (m.joined && m.endpoint.port != from.port) return datagram_outcome::drop(errc::port_mismatch);
+  const bool other_port = m.joined && m.endpoint.port != from.port;
+  if (other_port && !may_roam) return datagram_outcome::drop(errc::port_mismatch);
   // One address and port, one member: otherwise the second would get the first one's messages.
-  if (!m.joined && endpoint_taken(from)) return datagram_outcome::drop(errc::endpoint_in_use);
+  if ((!m.joined || other_port) && endpoint_taken(from)) return datagram_outcome::drop(errc::endpoint_in_use);
   return {datagram_outcome::kind::relayed};  // "passes"
 }
 
@@ -138,9 +139,8 @@ datagram_outcome room::on_datagram(const client_datagram& d, const peer_address&
   member& m = members_[index];
   // The IP is the token's, always. A joined member's datagram from another port of it is opened
   // too: a NAT that rebinds the client's port must not cut it off (roaming, below).
+  if (auto verdict = check_sender(m, from, true); verdict.what == datagram_outcome::kind::dropped) return verdict;
   const bool other_port = m.joined && m.endpoint.port != from.port;
-  if (m.ip != from.ip) return datagram_outcome::drop(errc::ip_mismatch);
-  if ((!m.joined || other_port) && endpoint_taken(from)) return datagram_outcome::drop(errc::endpoint_in_use);
   auto opened = m.channel->open_client_message(d.header, d.message, opened_scratch);
   // A datagram that does not verify is dropped and counted, and changes nothing (WireGuard's
   // rule): its session id and source address are in clear on the wire, so anyone who can inject
@@ -176,7 +176,7 @@ datagram_outcome room::on_datagram(std::string_view token, byte_view message, co
   member& m = members_[index];
   // An encrypted member's token never travels in clear, so a plaintext datagram bearing it is forged.
   if (m.channel || !same_secret(m.token, *parsed)) return datagram_outcome::drop(errc::bad_token);
-  if (auto verdict = check_sender(m, from); verdict.what == datagram_outcome::kind::dropped) return verdict;
+  if (auto verdict = check_sender(m, from, false); verdict.what == datagram_outcome::kind::dropped) return verdict;
   return handle_message(index, message, from, now, out);
 }
 

@@ -116,7 +116,9 @@ class LIBCHAT_EXPORT room {
   bool endpoint_taken(const peer_address& endpoint) const noexcept;
   datagram_outcome handle_message(std::size_t index, byte_view message, const peer_address& from, time_point now,
                                   room_output& out);
-  datagram_outcome check_sender(const member& m, const peer_address& from) const noexcept;
+  /// IP, then port (unless `may_roam`: an encrypted member's verified datagram may move it), then
+  /// that nobody else of the room uses the address and port.
+  datagram_outcome check_sender(const member& m, const peer_address& from, bool may_roam) const noexcept;
   datagram_outcome drop_rate_limited(member& m, time_point now, room_output& out);
   void send_to(member& m, byte_view datagram, room_output& out);
   /// Refreshes the member; true when this datagram made it join.
