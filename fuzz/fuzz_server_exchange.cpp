@@ -62,8 +62,9 @@ class counting_ledger final : public libchat::admission_ledger {
   }
   libchat::password_budget may_try_password(const libchat::ip_address&, std::string_view) override {
     const int pick = in_.ConsumeIntegralInRange<int>(0, 15);
-    return pick == 15 ? libchat::password_budget::client_spent
-                      : pick == 14 ? libchat::password_budget::room_spent : libchat::password_budget::open;
+    return pick == 15   ? libchat::password_budget::client_spent
+           : pick == 14 ? libchat::password_budget::room_spent
+                        : libchat::password_budget::open;
   }
   void password_failed(const libchat::ip_address&, std::string_view) override {}
 
@@ -142,7 +143,9 @@ const char* action_name(kind k) {
   return "?";
 }
 
-libchat::password_hash dummy_hash() { return libchat::password_hash{.params = {.log2_cost = 1}}; }
+libchat::password_hash dummy_hash() {
+  return libchat::password_hash{.params = {.log2_cost = 1}};
+}
 
 }  // namespace
 
@@ -238,7 +241,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(held[counting_ledger::index(resource::hash)] == 0, "a hash slot is still held");
   // After a successful admission the room holds the token (and, for a create, the room) as its
   // member's, even when the completion then fails to reach the client.
-  const int rooms = held[counting_ledger::index(resource::room)], tokens = held[counting_ledger::index(resource::token)];
+  const int rooms = held[counting_ledger::index(resource::room)],
+            tokens = held[counting_ledger::index(resource::token)];
   FUZZ_CHECK(tokens == (admitted ? 1 : 0), "tokens held at the end: " + std::to_string(tokens));
   FUZZ_CHECK(rooms <= (admitted ? 1 : 0) && !(joined && rooms != 0), "rooms held at the end: " + std::to_string(rooms));
   if (created || joined) {

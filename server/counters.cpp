@@ -39,9 +39,8 @@ std::string counters::stats_line(const gauges& g) const {
   if (!reasons.empty()) s << " (" << reasons << ")";
   s << " sent=" << get(counter::sent) << " send_would_block=" << get(counter::send_would_block)
     << " send_error=" << get(counter::send_error) << " icmp_errors=" << get(counter::icmp_errors)
-    << " kernel_drops=" << get(counter::kernel_drops)
-    << " rooms=" << g.rooms << " members=" << g.members << " handshakes=" << g.handshakes
-    << " hash_queue=" << g.hash_queue << " hash_evicted=" << g.hash_evicted
+    << " kernel_drops=" << get(counter::kernel_drops) << " rooms=" << g.rooms << " members=" << g.members
+    << " handshakes=" << g.handshakes << " hash_queue=" << g.hash_queue << " hash_evicted=" << g.hash_evicted
     << " hash_cancelled=" << g.hash_cancelled << " handler_heap=" << g.handler_heap_fallbacks;
   if (get(counter::lobby_received) != 0 || g.lobby_members != 0) {
     s << " lobby_received=" << get(counter::lobby_received) << " lobby_relayed=" << get(counter::lobby_relayed)

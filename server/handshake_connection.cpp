@@ -134,9 +134,8 @@ void handshake_connection::hash_password(std::string_view password, double budge
     if (!self->gone_->load(std::memory_order_relaxed)) hash = libchat::hash_password(password, params);
     self->come_back([self, hash] { self->execute(self->exchange_.on_hashed(hash)); });
   };
-  submit_hash(budget_left, std::move(run), [self = shared_from_this()] {
-    self->execute(self->exchange_.on_hashed(std::nullopt));
-  });
+  submit_hash(budget_left, std::move(run),
+              [self = shared_from_this()] { self->execute(self->exchange_.on_hashed(std::nullopt)); });
 }
 
 void handshake_connection::verify_password(std::string_view password, const libchat::password_hash& stored,
@@ -146,9 +145,8 @@ void handshake_connection::verify_password(std::string_view password, const libc
     if (!self->gone_->load(std::memory_order_relaxed)) right = libchat::verify_password(password, stored);
     self->come_back([self, right] { self->execute(self->exchange_.on_verified(right)); });
   };
-  submit_hash(budget_left, std::move(verify), [self = shared_from_this()] {
-    self->execute(self->exchange_.on_verified(std::nullopt));
-  });
+  submit_hash(budget_left, std::move(verify),
+              [self = shared_from_this()] { self->execute(self->exchange_.on_verified(std::nullopt)); });
 }
 
 void handshake_connection::submit_hash(double budget_left, std::function<void()> hash_then_come_back,

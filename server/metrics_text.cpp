@@ -124,7 +124,8 @@ std::string render_metrics(const metrics_snapshot& s) {
   counter_family(out, "chat_datagrams_dropped_total",
                  "Datagrams dropped, by reason. received = relayed + keepalive + control + the sum of these.", "reason",
                  s.dropped);
-  counter(out, "chat_datagrams_sent_total", "Datagrams sent: relayed copies, pongs and notices, the lobby's included.", s.sent);
+  counter(out, "chat_datagrams_sent_total", "Datagrams sent: relayed copies, pongs and notices, the lobby's included.",
+          s.sent);
   counter(out, "chat_datagrams_send_would_block_total", "Datagrams not sent because the socket's send buffer was full.",
           s.send_would_block);
   counter(out, "chat_send_errors_total", "Sends the kernel refused.", s.send_errors);

@@ -105,7 +105,9 @@ boost::system::result<libchat::issued_token> room_host::admit(std::string_view u
   return issued;
 }
 
-std::optional<libchat::errc> room_host::may_admit() { return room_.may_admit(now()); }
+std::optional<libchat::errc> room_host::may_admit() {
+  return room_.may_admit(now());
+}
 
 void room_host::on_datagram(const datagram_slot& slot) {
   output out(*this);

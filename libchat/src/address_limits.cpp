@@ -200,7 +200,7 @@ void address_limits::aging_buckets::take(const std::string& key, const rate_limi
 }
 
 double address_limits::aging_buckets::take_left(const std::string& key, const rate_limit& limit, std::size_t cap,
-                                               time_point now) {
+                                                time_point now) {
   take(key, limit, cap, now);
   auto it = buckets_.find(key);
   return it == buckets_.end() ? limit.burst : it->second.tokens.left(now);
@@ -217,8 +217,7 @@ void address_limits::password_failed(const ip_address& ip, std::string_view room
   client_passwords_.take(password_key(client_of(ip), room),
                          failures_per(config_.password_failures, config_.password_window), config_.tracked, now);
   if (config_.room_password_failures != 0) {
-    room_passwords_.take(std::string(room),
-                         failures_per(config_.room_password_failures, config_.room_password_window),
+    room_passwords_.take(std::string(room), failures_per(config_.room_password_failures, config_.room_password_window),
                          config_.tracked, now);
   }
 }

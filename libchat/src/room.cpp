@@ -159,8 +159,13 @@ void room::roam(std::size_t index, const peer_address& to, room_output& out) {
   const peer_address previous = m.endpoint;
   m.endpoint = to;
   m.unreachable = 0;  // reports about the old port say nothing about the new one
-  out.on_event({.what = room_event::kind::roamed, .room = name_, .username = m.username, .endpoint = to,
-                .joined = true, .ip = m.ip, .previous = previous});
+  out.on_event({.what = room_event::kind::roamed,
+                .room = name_,
+                .username = m.username,
+                .endpoint = to,
+                .joined = true,
+                .ip = m.ip,
+                .previous = previous});
 }
 
 datagram_outcome room::on_datagram(std::string_view token, byte_view message, const peer_address& from,

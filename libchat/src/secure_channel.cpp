@@ -38,7 +38,9 @@ channel_role secure_channel::role() const noexcept { return state_->role; }
 std::uint64_t secure_channel::session_id() const noexcept { return state_->session_id; }
 std::uint64_t secure_channel::sent() const noexcept { return state_->next_send; }
 std::uint64_t secure_channel::auth_failures() const noexcept { return state_->auth_failures; }
-bool secure_channel::last_opened_newest() const noexcept { return state_->last_opened_newest; }
+bool secure_channel::last_opened_newest() const noexcept {
+  return state_->last_opened_newest;
+}
 
 namespace {
 

@@ -381,8 +381,8 @@ run_report runner::run(const std::string& command_line) {
   for (const auto& s : all_shapes) biggest_population = std::max(biggest_population, s.total());
 
   // Paced encrypted handshakes take members / rate at least.
-  const bool any_encrypted = std::find_if(opts_.targets.begin(), opts_.targets.end(), is_encrypted) !=
-                             opts_.targets.end();
+  const bool any_encrypted =
+      std::find_if(opts_.targets.begin(), opts_.targets.end(), is_encrypted) != opts_.targets.end();
   const double pacing = any_encrypted && opts_.handshake_rate > 0
                             ? static_cast<double>(biggest_population) / opts_.handshake_rate
                             : 0.0;

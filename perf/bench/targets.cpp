@@ -47,10 +47,8 @@ std::string_view kind_name(target_kind k) noexcept {
       return "chat-server";
     case target_kind::chat_server_enc:
       return "chat-server-enc";
-    case target_kind::baseline:
-      return "baseline";
-    case target_kind::baseline_enc:
-      return "baseline-enc";
+    case target_kind::baseline: return "baseline";
+    case target_kind::baseline_enc: return "baseline-enc";
     case target_kind::limit_relay:
       return "limit-relay";
     case target_kind::mqtt:
@@ -88,9 +86,7 @@ void target::start(const shape& largest) {
       case target_kind::chat_server:
       case target_kind::chat_server_enc:
       case target_kind::baseline:
-      case target_kind::baseline_enc:
-        start_chat_server(largest);
-        break;
+      case target_kind::baseline_enc: start_chat_server(largest); break;
       case target_kind::limit_relay:
         start_limit_relay();
         break;

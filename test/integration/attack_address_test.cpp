@@ -19,7 +19,9 @@ using libchat::tcrp_error;
 namespace {
 
 // fd00:0:0:1::1 … fd00:0:0:1::<n>: n hosts of one /64; fd00:0:0:2::1: a host of another.
-std::string same_64(int host) { return "fd00:0:0:1::" + std::to_string(host); }
+std::string same_64(int host) {
+  return "fd00:0:0:1::" + std::to_string(host);
+}
 const std::string other_64 = "fd00:0:0:2::1";
 
 void enter_two_networks(int hosts) {
@@ -59,9 +61,10 @@ TEST_CASE("attack: an IPv6 host cannot escape the per-address limits by walking 
                            same_64(h)));
     const auto elsewhere =
         handshake(server.tcp_port(), operation::create_room, "theirs", "bob", std::nullopt, other_64);
-    report("attack: one /64, %d addresses, --max-rooms-per-ip 3: %d rooms created, %d rate_limited, %d other; "
-           "another /64: %s",
-           hosts, walk.ok, walk.rate_limited, walk.other, elsewhere.completion ? "created" : "REFUSED");
+    report(
+        "attack: one /64, %d addresses, --max-rooms-per-ip 3: %d rooms created, %d rate_limited, %d other; "
+        "another /64: %s",
+        hosts, walk.ok, walk.rate_limited, walk.other, elsewhere.completion ? "created" : "REFUSED");
     CHECK(walk.ok == 3);
     CHECK(walk.rate_limited == hosts - 3);
     CHECK(server.wait_for_log("rate_limited rooms_per_ip"));
@@ -74,9 +77,10 @@ TEST_CASE("attack: an IPv6 host cannot escape the per-address limits by walking 
     for (int h = 1; h <= hosts; ++h)
       guesses.count(handshake(server.tcp_port(), operation::join_room, "vault", "eve" + std::to_string(h),
                               "guess" + std::to_string(h), same_64(h)));
-    report("attack: one /64, %d addresses, one guess each, --password-failures 3: %d hashed (bad_password), %d "
-           "refused without hashing, %d other",
-           hosts, guesses.bad_password, guesses.rate_limited, guesses.other);
+    report(
+        "attack: one /64, %d addresses, one guess each, --password-failures 3: %d hashed (bad_password), %d "
+        "refused without hashing, %d other",
+        hosts, guesses.bad_password, guesses.rate_limited, guesses.other);
     CHECK(guesses.bad_password == 3);
     CHECK(guesses.rate_limited == hosts - 3);
     CHECK(server.wait_for_log("rate_limited password_failures"));
@@ -93,9 +97,8 @@ TEST_CASE("attack: an IPv6 host cannot escape the per-address limits by walking 
 
 TEST_CASE("attack: wrong passwords spread over many addresses stop at the room's budget",
           "[integration][attack][password]") {
-  server_process server(
-      {"--password-cost", "8", "--password-failures", "5", "--room-password-failures", "10", "--room-password-window",
-       "300"});
+  server_process server({"--password-cost", "8", "--password-failures", "5", "--room-password-failures", "10",
+                         "--room-password-window", "300"});
   REQUIRE(handshake(server.tcp_port(), operation::create_room, "vault", "alice", "s3cret").completion);
   REQUIRE(handshake(server.tcp_port(), operation::create_room, "den", "carol", "other").completion);
   // 40 addresses of 127.0.1.0/24, one guess each: none is near its own budget of 5.
@@ -103,13 +106,13 @@ TEST_CASE("attack: wrong passwords spread over many addresses stop at the room's
   for (int a = 1; a <= 40; ++a)
     guesses.count(handshake(server.tcp_port(), operation::join_room, "vault", "eve" + std::to_string(a),
                             "guess" + std::to_string(a), "127.0.1." + std::to_string(a)));
-  const auto right_password =
-      handshake(server.tcp_port(), operation::join_room, "vault", "bob", "s3cret", "127.0.2.1");
+  const auto right_password = handshake(server.tcp_port(), operation::join_room, "vault", "bob", "s3cret", "127.0.2.1");
   const auto other_room = handshake(server.tcp_port(), operation::join_room, "den", "dave", "other", "127.0.2.2");
-  report("attack: 40 addresses, one wrong password each, --room-password-failures 10: %d hashed (bad_password), %d "
-         "refused without hashing, %d other; then the right password: %s; another room: %s",
-         guesses.bad_password, guesses.rate_limited, guesses.other,
-         right_password.completion ? "joined" : "refused", other_room.completion ? "joined" : "REFUSED");
+  report(
+      "attack: 40 addresses, one wrong password each, --room-password-failures 10: %d hashed (bad_password), %d "
+      "refused without hashing, %d other; then the right password: %s; another room: %s",
+      guesses.bad_password, guesses.rate_limited, guesses.other, right_password.completion ? "joined" : "refused",
+      other_room.completion ? "joined" : "REFUSED");
   CHECK(guesses.bad_password == 10);
   CHECK(guesses.rate_limited == 30);
   CHECK(server.wait_for_log("rate_limited room_password_failures"));

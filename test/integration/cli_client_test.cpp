@@ -143,7 +143,6 @@ TEST_CASE("json mode: one message per line in, one JSON object per event out", "
   CHECK(host.wait_exit() == 4);
 }
 
-
 // Issue 10, item 8. With a small-order server key every X25519 result is all zeros, so a request
 // sealed to it is readable by anyone; chat-client used to pin such a key on first contact and seal
 // its request on an uninitialised buffer. It must refuse the key when it reads it: one clear line,
@@ -186,8 +185,7 @@ TEST_CASE("chat-client refuses a small-order server key and pins nothing", "[int
 // is pinned it can only come from someone in the path who wants the user to send their name and
 // password in clear: a failed handshake, and not a word of --insecure.
 TEST_CASE("chat-client does not suggest plaintext when a pinned server says it has no key", "[integration][cli]") {
-  const std::string old_server_reply =
-      libchat::encode_error({libchat::tcrp_error::bad_request, "unknown operation"});
+  const std::string old_server_reply = libchat::encode_error({libchat::tcrp_error::bad_request, "unknown operation"});
   fake_key_server fake(old_server_reply);
   char dir[] = "/tmp/chat-client-home-XXXXXX";
   REQUIRE(::mkdtemp(dir));

@@ -15,7 +15,9 @@ namespace chat_test {
 std::string client_binary();
 
 /// "127.0.0.1:PORT" of the server's TCP port, as chat-client's --server takes it.
-inline std::string server_address(const server_process& s) { return "127.0.0.1:" + std::to_string(s.tcp_port()); }
+inline std::string server_address(const server_process& s) {
+  return "127.0.0.1:" + std::to_string(s.tcp_port());
+}
 
 /// chat-client's arguments for talking to `s`: it encrypts by default and pins the server's key,
 /// here in a known-servers file in the server's own temporary directory, never the user's.

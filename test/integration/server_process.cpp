@@ -27,9 +27,11 @@ server_process::server_process(std::vector<std::string> extra_args, bool encrypt
   key_file_ = directory_ + "/server.key";
   // CHAT_TEST_SERVER_THREADS: the sanitizer runs use more threads than cores, to shake out races.
   const char* threads = std::getenv("CHAT_TEST_SERVER_THREADS");
-  std::vector<std::string> args{server_binary(), "--stats-interval", "0", "--threads", threads && *threads ? threads : "2"};
+  std::vector<std::string> args{server_binary(), "--stats-interval", "0", "--threads",
+                                threads && *threads ? threads : "2"};
   // A test may fix the port (a restart at the same address); else the kernel picks free ones.
-  if (std::find(extra_args.begin(), extra_args.end(), "--port") == extra_args.end()) args.insert(args.end(), {"--port", "0"});
+  if (std::find(extra_args.begin(), extra_args.end(), "--port") == extra_args.end())
+    args.insert(args.end(), {"--port", "0"});
   const auto given = std::find(extra_args.begin(), extra_args.end(), "--key-file");
   if (given != extra_args.end() && given + 1 != extra_args.end()) {
     key_file_ = *(given + 1);  // the test's own key file (for example another server's)
@@ -39,9 +41,12 @@ server_process::server_process(std::vector<std::string> extra_args, bool encrypt
   if (!encrypted_only) args.push_back("--allow-plaintext");
   // Every test talks from 127.0.0.1, many handshakes in a row: the per-address limits are lifted
   // unless a test sets them (the limits' own tests do).
-  for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
-           {"--handshake-rate", "0"}, {"--max-handshakes-per-ip", "1000"}, {"--max-rooms-per-ip", "1000"},
-           {"--max-tokens-per-ip", "100000"}, {"--join-rate", "0"}, {"--hash-rate", "0"}}) {
+  for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{{"--handshake-rate", "0"},
+                                                                                    {"--max-handshakes-per-ip", "1000"},
+                                                                                    {"--max-rooms-per-ip", "1000"},
+                                                                                    {"--max-tokens-per-ip", "100000"},
+                                                                                    {"--join-rate", "0"},
+                                                                                    {"--hash-rate", "0"}}) {
     if (std::find(extra_args.begin(), extra_args.end(), flag) == extra_args.end()) args.insert(args.end(), {flag, value});
   }
   args.insert(args.end(), extra_args.begin(), extra_args.end());

@@ -125,8 +125,7 @@ handshake_result handshake(std::uint16_t port, libchat::operation op, const std:
 udp_peer::udp_peer(std::uint16_t server_port, const std::string& ip) : server_port_(server_port) {
   fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   const auto local = loopback(ip, 0);
-  if (::bind(fd_, local.get(), local.size) != 0)
-    throw std::runtime_error("cannot bind UDP to " + ip);
+  if (::bind(fd_, local.get(), local.size) != 0) throw std::runtime_error("cannot bind UDP to " + ip);
 }
 
 udp_peer::~udp_peer() { close(); }
@@ -206,7 +205,6 @@ members_list receive_members(const message_source& next) {
     if (n->part == n->parts) return list;
   }
 }
-
 
 libchat::public_key fetch_server_key(std::uint16_t port) {
   const auto frames = tcrp_exchange(

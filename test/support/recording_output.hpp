@@ -39,8 +39,8 @@ class recording_output final : public libchat::room_output {
     sent.push_back({to, byte_vector(datagram.begin(), datagram.end())});
   }
   void on_event(const libchat::room_event& e) override {
-    events.push_back(
-        {e.what, std::string(e.room), std::string(e.username), e.endpoint, std::string(e.reason), e.joined, e.previous});
+    events.push_back({e.what, std::string(e.room), std::string(e.username), e.endpoint, std::string(e.reason), e.joined,
+                      e.previous});
   }
 
   /// The datagrams sent to `to`, in order.

@@ -94,8 +94,8 @@ TEST_CASE("filling the table with idle clients never locks a new one out", "[add
   address_limits limits({.handshake_rate = {1, 1}, .tracked = 1000});
   // An attacker's 100,000 addresses, each one handshake and gone: every rate is spent.
   for (std::uint32_t i = 0; i < 100'000; ++i) {
-    const ip_address a = ip_address::from_v4({11, static_cast<std::uint8_t>(i >> 16), static_cast<std::uint8_t>(i >> 8),
-                                              static_cast<std::uint8_t>(i)});
+    const ip_address a = ip_address::from_v4(
+        {11, static_cast<std::uint8_t>(i >> 16), static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i)});
     REQUIRE(limits.begin_handshake(a, clock.now) == verdict::ok);
     limits.end_handshake(a, clock.now);
   }
@@ -122,8 +122,8 @@ TEST_CASE("IPv6 clients are counted by prefix, IPv4 clients by address", "[addre
   CHECK(counted_client(v4(1), 1) != counted_client(v4(2), 1));
 
   chat_test::fake_clock clock;
-  address_limits limits({.handshakes = 2, .handshake_rate = {100, 100}, .rooms = 1, .tokens = 2,
-                         .password_failures = 1});
+  address_limits limits(
+      {.handshakes = 2, .handshake_rate = {100, 100}, .rooms = 1, .tokens = 2, .password_failures = 1});
   // One /64 is one client for every limit: a host cannot escape them by changing its address.
   CHECK(limits.begin_handshake(v6(1, 1), clock.now) == verdict::ok);
   CHECK(limits.begin_handshake(v6(1, 2), clock.now) == verdict::ok);
@@ -156,9 +156,8 @@ TEST_CASE("wrong passwords are counted per address and room, and recover over th
 
 TEST_CASE("a room's wrong passwords from every address share one budget", "[address_limits]") {
   chat_test::fake_clock clock;
-  address_limits limits({.password_failures = 5,
-                         .room_password_failures = 10,
-                         .room_password_window = std::chrono::seconds(60)});
+  address_limits limits(
+      {.password_failures = 5, .room_password_failures = 10, .room_password_window = std::chrono::seconds(60)});
   // Ten guessers, one guess each: no address is near its own budget...
   for (std::uint8_t i = 1; i <= 10; ++i) {
     REQUIRE(limits.may_try_password(v4(i), "vault", clock.now) == password_budget::open);
@@ -210,7 +209,7 @@ TEST_CASE("password hashes per address follow a token bucket on top of one in fl
   limits.release(address_resource::hash, v4(1), clock.now);
   CHECK(limits.reserve_hash(v4(1), "r", clock.now).what == grant::too_fast);
   CHECK(limits.reserve_hash(v4(2), "r", clock.now).what == grant::granted);  // another address is not affected
-  clock.advance(std::chrono::seconds(2));  // one hash back
+  clock.advance(std::chrono::seconds(2));                                    // one hash back
   CHECK(limits.reserve_hash(v4(1), "r", clock.now).what == grant::granted);
   limits.release(address_resource::hash, v4(1), clock.now);
   CHECK(limits.reserve_hash(v4(1), "r", clock.now).what == grant::too_fast);

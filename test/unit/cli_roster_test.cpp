@@ -52,8 +52,9 @@ TEST_CASE("a long list is cut on joining and wrapped by /who", "[cli][roster]") 
 
 TEST_CASE("/who says when the list may be incomplete", "[cli][roster]") {
   libchat::member_roster roster;
-  CHECK(who_lines(roster, "me") ==
-        std::vector<std::string>{"the server's member list has not arrived; asked for it again (try /who in a moment)"});
+  CHECK(
+      who_lines(roster, "me") ==
+      std::vector<std::string>{"the server's member list has not arrived; asked for it again (try /who in a moment)"});
   roster.apply({.event = libchat::notice_event::joined, .user = "bob"});
   auto lines = who_lines(roster, "me");
   REQUIRE(lines.size() == 2);

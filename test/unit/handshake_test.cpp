@@ -298,9 +298,9 @@ TEST_CASE("a completion's next key: written with its fingerprint, read only when
   const std::string zero_key = R"("next_key":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")";
   CHECK_FALSE(parse_completion(base + zero_key + "}").has_value());  // a small-order point
   const std::string other_fingerprint = R"("next_fingerprint":"SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU")";
-  CHECK_FALSE(parse_completion(base + R"("next_key":"CQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",)" +
-                               other_fingerprint + "}")
-                  .has_value());
+  CHECK_FALSE(
+      parse_completion(base + R"("next_key":"CQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",)" + other_fingerprint + "}")
+          .has_value());
   CHECK_FALSE(parse_completion(base + R"("next_key":7})").has_value());
   CHECK_FALSE(parse_completion(base + R"("host":false})")->next_key);
 }

@@ -190,7 +190,8 @@ TEST_CASE("secure room: a sealed leave goes through past the chat budget", "[roo
 
 // Roaming (issue 10, item 7; docs/protocol.md §7.1): a NAT that gives the client a new port must
 // not cut it off, and nobody without the key can move a member.
-TEST_CASE("secure room: the newest verified datagram from a new port moves the member there", "[room][secure][roaming]") {
+TEST_CASE("secure room: the newest verified datagram from a new port moves the member there",
+          "[room][secure][roaming]") {
   secure_room s;
   REQUIRE(s.admit("alice", addr(1, 1000)).has_value());
   REQUIRE(s.admit("bob", addr(2, 2000)).has_value());

@@ -41,7 +41,7 @@ struct address_limit_config {
   /// once. Never a refusal (that would let anyone shut a room's door by guessing): only the
   /// order of the hash queue, so that hashes for a room that gets many wait behind the others.
   rate_limit room_hash_rate{1, 10};
-  unsigned password_failures = 5;     ///< wrong passwords per (client, room) ...
+  unsigned password_failures = 5;             ///< wrong passwords per (client, room) ...
   std::chrono::seconds password_window{300};  ///< ... within this window, then no more tries
   /// Wrong passwords per room from all clients together, within room_password_window: guesses
   /// spread over many addresses stop there too (0: no such limit).
@@ -149,7 +149,7 @@ class LIBCHAT_EXPORT address_limits {
 
   address_limit_config config_;
   entries entries_;
-  std::list<ip_address> idle_;  // clients holding nothing whose rate has not recovered, oldest first
+  std::list<ip_address> idle_;      // clients holding nothing whose rate has not recovered, oldest first
   aging_buckets client_passwords_;  // key: the client's bytes, then the room name
   aging_buckets room_passwords_;    // key: the room name
   aging_buckets room_hashes_;       // key: the room name

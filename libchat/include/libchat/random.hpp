@@ -3,8 +3,8 @@
 // replay a run byte for byte; the default, system_random(), is the kernel's CSPRNG.
 #pragma once
 
-#include "libchat/export.hpp"
 #include "libchat/bytes.hpp"
+#include "libchat/export.hpp"
 
 namespace libchat {
 

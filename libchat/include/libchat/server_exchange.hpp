@@ -209,7 +209,16 @@ class LIBCHAT_EXPORT server_exchange {
 
  private:
   enum class step : std::uint8_t {
-    reading, looking_up, accepting, checking, hashing, verifying, creating, admitting, finishing, done
+    reading,
+    looking_up,
+    accepting,
+    checking,
+    hashing,
+    verifying,
+    creating,
+    admitting,
+    finishing,
+    done
   };
 
   server_action on_request();

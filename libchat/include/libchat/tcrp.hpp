@@ -54,7 +54,7 @@ LIBCHAT_EXPORT tcrp_header decode_header(std::span<const std::uint8_t, tcrp_head
 /// Checks a header against what `direction` accepts and against `max_payload`: the room name is
 /// not empty (except in an error response), the operation and state are known, the payload fits.
 [[nodiscard]] LIBCHAT_EXPORT boost::system::error_code check_header(const tcrp_header& header, tcrp_direction direction,
-                                                     std::size_t max_payload) noexcept;
+                                                                    std::size_t max_payload) noexcept;
 
 /// Writes a header. Precondition: payload_size < 2^64 (always true here).
 LIBCHAT_EXPORT void encode_header(const tcrp_header& header, std::span<std::uint8_t, tcrp_header_size> out) noexcept;
