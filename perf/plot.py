@@ -6,7 +6,9 @@
 Writes, as SVG, whatever the results hold data for:
   throughput.svg   saturation deliveries/s against room size, one line per system
                    (chat-server, chat-server-enc, limit-relay, Mosquitto): chat-bench --max/--sweep --max
-  cpu.svg          the server's CPU time per delivery (µs) against room size: --sweep, and --max
+  cpu.svg          the server's CPU time per delivery (µs) against room size at the floor's relay
+                   load: --sweep (only when no run has a sweep, the saturation points of --max;
+                   never both, since a server spends less per delivery the busier it is)
   latency.svg      the latency distribution at the floor load (500 x 10 x 2 msg/s), one curve per
                    system: the fixed-rate phases of --floor (else of the largest fixed-rate shape)
 
@@ -54,7 +56,7 @@ def series(points):
 
 
 def collect(runs):
-    saturation, cpu, floor = {}, {}, {}
+    saturation, cpu, sweep_cpu, floor = {}, {}, {}, {}
     for run in runs:
         for s in run.get("saturations", []):
             best = s.get("best") or {}
@@ -67,13 +69,13 @@ def collect(runs):
         for p in run.get("phases", []):
             system = system_of(p)
             if p.get("mode") == "sweep" and p.get("server_cpu_us_per_1000_deliveries", 0) > 0:
-                cpu.setdefault(system, {}).setdefault(p["members"], []).append(
+                sweep_cpu.setdefault(system, {}).setdefault(p["members"], []).append(
                     p["server_cpu_us_per_1000_deliveries"] / 1000.0)
             if p.get("mode") == "fixed" and p.get("latency_cdf_ms"):
                 floor.setdefault((p["rooms"], p["members"]), {}).setdefault(system, []).append(p)
     # The floor load's shape if it was run, else the largest fixed-rate shape there is.
     shape = (500, 10) if (500, 10) in floor else max(floor, key=lambda k: k[0] * k[1], default=None)
-    return series(saturation), series(cpu), (shape, floor.get(shape, {}))
+    return series(saturation), series(sweep_cpu or cpu), bool(sweep_cpu), (shape, floor.get(shape, {}))
 
 
 def ordered(systems):
@@ -84,6 +86,11 @@ def gnuplot(script):
     subprocess.run(["gnuplot"], input=script, text=True, check=True)
 
 
+def quoted(text):
+    """A gnuplot single-quoted string: a quote inside is written twice."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
 def by_room_size(out_dir, work, name, data, ylabel, title, logy):
     plots = []
     for i, system in enumerate(ordered(data)):
@@ -91,12 +98,12 @@ def by_room_size(out_dir, work, name, data, ylabel, title, logy):
         with open(path, "w", encoding="utf-8") as f:
             for x, y in data[system]:
                 f.write(f"{x} {y}\n")
-        plots.append(f"'{path}' using 1:2 with linespoints lw 2 pt 7 title '{LABELS.get(system, system)}'")
+        plots.append(f"'{path}' using 1:2 with linespoints lw 2 pt 7 title {quoted(LABELS.get(system, system))}")
     sizes = sorted({x for rows in data.values() for x, _ in rows})
     tics = ", ".join(f'"{x}" {x}' for x in sizes)
     gnuplot("\n".join([
-        TERMINAL, f"set output '{os.path.join(out_dir, name + '.svg')}'",
-        f"set title '{title}'", "set xlabel 'members per room'", f"set ylabel '{ylabel}'",
+        TERMINAL, f"set output {quoted(os.path.join(out_dir, name + '.svg'))}",
+        f"set title {quoted(title)}", "set xlabel 'members per room'", f"set ylabel {quoted(ylabel)}",
         "set logscale x 2", f"set xtics ({tics})", "set logscale y" if logy else "set yrange [0:*]",
         "set grid", "set key outside bottom center horizontal",
         "plot " + ", ".join(plots), ""]))
@@ -111,11 +118,11 @@ def latency(out_dir, work, shape, floor):
         with open(path, "w", encoding="utf-8") as f:
             for fraction, ms in p["latency_cdf_ms"]:
                 f.write(f"{ms} {100.0 * fraction}\n")
-        plots.append(f"'{path}' using 1:2 with linespoints lw 2 pt 7 title '{LABELS.get(system, system)}'")
+        plots.append(f"'{path}' using 1:2 with linespoints lw 2 pt 7 title {quoted(LABELS.get(system, system))}")
     gnuplot("\n".join([
-        TERMINAL, f"set output '{os.path.join(out_dir, 'latency.svg')}'",
-        f"set title 'Latency at {shape[0]} rooms x {shape[1]} members" +
-        (" (the floor load)'" if shape == (500, 10) else "'"),
+        TERMINAL, f"set output {quoted(os.path.join(out_dir, 'latency.svg'))}",
+        "set title " + quoted(f"Latency at {shape[0]} rooms x {shape[1]} members" +
+                              (" (the floor load)" if shape == (500, 10) else "")),
         "set xlabel 'one-way latency, send to delivery (ms)'", "set ylabel 'deliveries at or below (%)'",
         "set logscale x", "set yrange [0:100]", "set grid", "set key bottom right",
         "plot " + ", ".join(plots), ""]))
@@ -127,7 +134,7 @@ def main(argv):
         return 2
     out_dir, paths = argv[1], argv[2:]
     os.makedirs(out_dir, exist_ok=True)
-    saturation, cpu, (shape, floor) = collect(load(paths))
+    saturation, cpu, cpu_at_sweep_load, (shape, floor) = collect(load(paths))
     drawn = []
     with tempfile.TemporaryDirectory() as work:
         if saturation:
@@ -136,7 +143,8 @@ def main(argv):
             drawn.append("throughput.svg")
         if cpu:
             by_room_size(out_dir, work, "cpu", cpu, "server CPU per delivery (µs)",
-                         "CPU per delivery against room size", False)
+                         "CPU per delivery against room size, " +
+                         ("at the floor's relay load (--sweep)" if cpu_at_sweep_load else "at saturation"), False)
             drawn.append("cpu.svg")
         if floor:
             latency(out_dir, work, shape, floor)

@@ -35,7 +35,7 @@ run max --max --floor --compare --encrypt
 run sweep --sweep --compare --encrypt --duration 5
 run threads-1 --max --floor --target chat-server-enc --server-threads 1
 run threads-2 --max --floor --target chat-server-enc --server-threads 2
-run shapes --sweep --max --sweep-sizes 2,4 --target chat-server-enc,limit-relay
+run shapes --sweep --max --sweep-sizes 2,4 --target chat-server,chat-server-enc,limit-relay
 echo "== memory: perf/memory.sh 100000" | tee "$out/memory.txt"
 bash perf/memory.sh 100000 build-perf 2>/dev/null | tee -a "$out/memory.txt"
 run mqtt-max --max --floor --target limit-relay,mqtt
