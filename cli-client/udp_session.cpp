@@ -109,13 +109,13 @@ bool udp_session::send_text(std::string_view text) {
 
 // Sends a datagram carrying `message` (empty: a keepalive), sealed when the session is
 // encrypted. A failed send is not reported: UDP gives no promise anyway, and the keepalives tell
-// when the server is really gone. Returns false only when the session key is used up, which ends
-// the session: the server would not open another datagram under it.
+// when the server is really gone. Returns false only when the session's 64-bit counter is used
+// up (keys update themselves every 2^26 datagrams, so no session gets there), which ends it.
 bool udp_session::send_message(std::string_view message) {
   auto datagram = session_.seal(libchat::as_bytes(message));
   if (!datagram && datagram.error() == libchat::errc::key_limit) {
     finish(close_reason::key_limit, exit_code::ended_by_server,
-           "this session has sent as many messages as one key may seal; join the room again to go on");
+           "this session has used every datagram counter; join the room again to go on");
     return false;
   }
   if (!datagram) return true;  // cannot happen: sizes were checked above and at the handshake

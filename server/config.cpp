@@ -175,6 +175,10 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
        "The server keeps using --key-file and announces this key's public half inside every sealed "
        "completion, so clients that pinned the current key pin this one as its successor. Once "
        "clients have connected, restart with it as --key-file. See docs/operations.md.")
+      ("key-datagrams", po::value<std::uint64_t>()->default_value(c.key_datagrams),
+       "Datagrams each direction of an encrypted session seals under one key before both sides move "
+       "to the next key (a power of two from 2048 to 67108864, told to clients in the sealed "
+       "completion). Sessions never end for a spent key; lower it only to test key updates.")
       // A value, not a bare switch: in a --config file "allow-plaintext = false" must mean false
       // (a switch is set by the key's mere presence, whatever follows it).
       ("allow-plaintext", po::value<bool>()->default_value(false, "false")->implicit_value(true, "true"),
@@ -259,6 +263,11 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
                   (!vm.count("receive-sockets") || in_range<unsigned>(vm, "receive-sockets", 1, 64)) &&
                   (!vm.count("lobby-port") || in_range<unsigned>(vm, "lobby-port", 0, 65535));
   if (!ok) return {std::nullopt, 2};
+  if (!libchat::valid_key_datagrams(vm["key-datagrams"].as<std::uint64_t>())) {
+    std::cerr << "chat-server: --key-datagrams must be a power of two from " << libchat::min_key_datagrams << " to "
+              << libchat::default_key_datagrams << " (got " << vm["key-datagrams"].as<std::uint64_t>() << ")\n";
+    return {std::nullopt, 2};
+  }
   const std::string level = vm["log-level"].as<std::string>();
   if (level != "trace" && level != "debug" && level != "info" && level != "warn" && level != "error" &&
       level != "critical" && level != "off") {
@@ -320,6 +329,7 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
   c.key_file = vm.count("key-file") ? vm["key-file"].as<std::string>() : default_key_file();
   if (vm.count("next-key-file")) c.next_key_file = vm["next-key-file"].as<std::string>();
   c.allow_plaintext = vm["allow-plaintext"].as<bool>();
+  c.key_datagrams = vm["key-datagrams"].as<std::uint64_t>();
   return {c, 0};
 }
 

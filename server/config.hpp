@@ -6,6 +6,7 @@
 #include "libchat/password.hpp"
 #include "libchat/replay_cache.hpp"
 #include "libchat/room.hpp"
+#include "libchat/secure_channel.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -51,6 +52,8 @@ struct server_config {
   /// During a key rotation: the key to switch to, announced to clients in sealed completions
   /// (created on first start too); empty when no rotation is under way.
   std::string next_key_file;
+  /// Counters per datagram key before the key update (libchat::valid_key_datagrams).
+  std::uint64_t key_datagrams = libchat::default_key_datagrams;
   bool allow_plaintext = false;  ///< accept unencrypted handshakes (trusted networks, older clients)
 
   std::size_t socket_buffer = 4u << 20;  ///< SO_RCVBUF/SO_SNDBUF request; the kernel may cap it

@@ -53,7 +53,6 @@ class room_host::output final : public libchat::room_output {
       case kind::timed_out:
       case kind::unreachable:
       case kind::token_expired:
-      case kind::key_limit:
       case kind::evicted:
         services.members.fetch_sub(1, std::memory_order_relaxed);
         if (host_.published()) services.gate.release(libchat::address_resource::token, e.ip);
@@ -65,7 +64,6 @@ class room_host::output final : public libchat::room_output {
                    e.what == kind::left          ? "left"
                    : e.what == kind::timed_out   ? "timed out"
                    : e.what == kind::unreachable ? "removed: address unreachable"
-                   : e.what == kind::key_limit   ? "removed: session key used up, must join again"
                                                  : "never joined: token expired");
         }
         return;

@@ -69,6 +69,7 @@ server::server(const server_config& config, libchat::server_key key, std::option
   exchange.allow_plaintext = config_.allow_plaintext;
   exchange.udp_port = relay_->port();
   exchange.next_key = next_key;
+  exchange.key_datagrams = config_.key_datagrams;
   exchange.rooms_per_address = config_.per_address.rooms;
   exchange.tokens_per_address = config_.per_address.tokens;
   exchange.max_members = config_.room.max_members;

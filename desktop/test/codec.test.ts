@@ -118,6 +118,15 @@ describe('TCRP replies', () => {
     assert.throws(() => reply(1, 2, 'lobby', '{"status":201,"token":"abc","udp_port":9000}'), malformed);
     assert.throws(() => reply(1, 2, 'lobby', '{"status":202,"message":"again"}'), malformed);
   });
+  test('key_datagrams: a power of two from 2048 to 2^26 is taken, anything else is malformed', () => {
+    const completion = (value: string) => reply(1, 2, 'lobby', `{"status":201,"token":"abc","udp_port":9000,"host":true,"key_datagrams":${value}}`);
+    const r = completion('4096');
+    assert.equal(r.kind === 'completion' && r.completion.keyDatagrams, 4096);
+    for (const bad of ['0', '1000', '1024', '3000', '134217728', '-2048', '"2048"', '2048.5', 'null'])
+      assert.throws(() => completion(bad), malformed, bad);
+    const plain = reply(1, 2, 'lobby', '{"status":201,"token":"abc","udp_port":9000,"host":true}');
+    assert.equal(plain.kind === 'completion' && plain.completion.keyDatagrams, undefined);
+  });
   test('unknown keys are ignored', () => {
     const r = reply(1, 2, 'lobby', '{"status":201,"token":"abc","udp_port":9000,"host":true,"future":{"x":[1]}}');
     assert.equal(r.kind, 'completion');

@@ -1,5 +1,5 @@
 // Encrypted sessions without the real server: the replay window, tampered and replayed datagrams,
-// the key's counter limit, the known-servers store, and the handshake against hand-made encrypted
+// key updates, the known-servers store, and the handshake against hand-made encrypted
 // servers that misbehave (a wrong key, a forged or altered reply, a plaintext 202).
 
 import assert from 'node:assert/strict';
@@ -18,13 +18,14 @@ import {
   HandshakeError,
   isSmallOrderKey,
   keyFingerprint,
-  MAX_DATAGRAMS_PER_KEY,
+  DEFAULT_KEY_DATAGRAMS,
+  MIN_KEY_DATAGRAMS,
+  nextDatagramKey,
   normaliseFingerprint,
   openChatSession,
   ProtocolError,
   ReplayWindow,
   SealedDatagramCipher,
-  SendError,
   serverId,
   x25519KeyPair,
   type KeyTrust,
@@ -65,10 +66,20 @@ function keyPair() {
     client: (options = {}) => new SealedDatagramCipher(Buffer.from(c2s), Buffer.from(s2c), SESSION_ID, options),
     serverSeal: (counter: number, plaintext: Uint8Array) => sealServerDatagram(s2c, counter, plaintext),
     serverOpen: (datagram: Uint8Array) => openClientDatagram(c2s, datagram),
+    // The same under each direction's key after `updates` key updates (§12.4).
+    serverSealUpdated: (updates: number, counter: number, plaintext: Uint8Array) =>
+      sealServerDatagram(updated(s2c, updates), counter, plaintext),
+    serverOpenUpdated: (updates: number, datagram: Uint8Array) => openClientDatagram(updated(c2s, updates), datagram),
   };
 }
 
-function encryptedSession(options: { firstCounter?: number } = {}) {
+function updated(key: Buffer, updates: number): Buffer {
+  let k: Buffer = Buffer.from(key);
+  for (let i = 0; i < updates; i++) k = nextDatagramKey(k);
+  return k;
+}
+
+function encryptedSession(options: { firstCounter?: number; keyDatagrams?: number } = {}) {
   const keys = keyPair();
   const clock = new FakeClock();
   const channel = new FakeChannel(clock);
@@ -191,24 +202,53 @@ describe('sealed datagrams', () => {
     for (const o of opened) assert.deepEqual([...o.session], [...SESSION_ID]);
   });
 
-  test('counters never wrap: at 2^26 the key is spent; sending is refused and the user is told to join again', async () => {
-    const { session, events, channel } = encryptedSession({ firstCounter: MAX_DATAGRAMS_PER_KEY - 2 });
+  test('at 2^26 counters the key updates and the session goes on: the server opens each datagram under the key of its counter', async () => {
+    const { session, events, channel, keys } = encryptedSession({ firstCounter: DEFAULT_KEY_DATAGRAMS - 2 });
     assert.equal(channel.sent.length, 1); // the first keepalive took counter 2^26 - 2
-    await session.send('the last one'); // 2^26 - 1
-    await assert.rejects(session.send('one too many'), (e: unknown) => e instanceof SendError && e.code === 'key_spent' && /Join the room again/.test(e.message));
-    assert.equal(channel.sent.length, 2);
-    const ended = await events.waitFor('ended');
-    assert.equal(ended.reason, 'key_spent');
-    assert.ok(channel.closed);
+    await session.send('the last one under the first key'); // 2^26 - 1
+    await session.send('the first one under the next key'); // 2^26
+    await session.send('and on'); // 2^26 + 1
+    const opened = channel.sent.map((s, i) => (i < 2 ? keys.serverOpen(s.data) : keys.serverOpenUpdated(1, s.data)));
+    assert.deepEqual(
+      opened.map((o) => o && [o.counter, o.message.toString('utf8')]),
+      [
+        [DEFAULT_KEY_DATAGRAMS - 2, ''],
+        [DEFAULT_KEY_DATAGRAMS - 1, 'the last one under the first key'],
+        [DEFAULT_KEY_DATAGRAMS, 'the first one under the next key'],
+        [DEFAULT_KEY_DATAGRAMS + 1, 'and on'],
+      ],
+    );
+    assert.equal(keys.serverOpen(channel.sent[2]!.data), undefined); // never the old key past the boundary
+    assert.ok(!events.seen.some((e) => e.name === 'ended'));
   });
 
-  test('a keepalive that finds the key spent ends the session too; so does the server removing a nearly spent member', () => {
-    const a = encryptedSession({ firstCounter: MAX_DATAGRAMS_PER_KEY - 1 });
-    a.clock.advance(1000); // the next keepalive has no counter left
-    assert.equal((a.events.seen.at(-1)!.value as { reason: string }).reason, 'key_spent');
-    const b = encryptedSession({ firstCounter: MAX_DATAGRAMS_PER_KEY - 1000 });
+  test('the client follows the server across key updates, reordered, and a forged next-key datagram moves nothing', () => {
+    const { events, channel, keys } = encryptedSession({ keyDatagrams: MIN_KEY_DATAGRAMS });
+    const say = (text: string) => encodeServerDatagram('alice', enc(text));
+    const texts = () => events.seen.filter((e) => e.name === 'message').map((e) => (e.value as { text: string }).text);
+    const n = MIN_KEY_DATAGRAMS;
+    const forged = keys.serverSealUpdated(1, n, say('forged'));
+    forged[forged.length - 1]! ^= 1;
+    channel.deliver(forged);
+    channel.deliver(keys.serverSeal(n - 2, say('old key')));
+    channel.deliver(keys.serverSealUpdated(1, n + 1, say('next key')));
+    channel.deliver(keys.serverSeal(n - 1, say('old key, late')));
+    channel.deliver(keys.serverSealUpdated(1, n, say('next key, late')));
+    channel.deliver(keys.serverSealUpdated(2, 2 * n, say('a key further')));
+    channel.deliver(keys.serverSealUpdated(3, 4 * n, say('two keys ahead: refused')));
+    assert.deepEqual(texts(), ['old key', 'next key', 'old key, late', 'next key, late', 'a key further']);
+  });
+
+  test('a timeout notice ends the session as a timeout, however many datagrams it sealed', () => {
+    const b = encryptedSession({ firstCounter: DEFAULT_KEY_DATAGRAMS - 1000 });
     b.channel.deliver(b.keys.serverSeal(0, notice('{"event":"timeout"}')));
-    assert.equal((b.events.seen.at(-1)!.value as { reason: string }).reason, 'key_spent');
+    assert.equal((b.events.seen.at(-1)!.value as { reason: string }).reason, 'timeout');
+  });
+
+  test('a cipher is never made with an interval the server could not use', () => {
+    const { client } = keyPair();
+    for (const bad of [0, 1000, 1024, 3000, 2 ** 27, 2048.5]) assert.throws(() => client({ keyDatagrams: bad }), RangeError);
+    assert.doesNotThrow(() => client({ keyDatagrams: MIN_KEY_DATAGRAMS }));
   });
 });
 

@@ -416,3 +416,33 @@ describe('timeouts and shutdown (encrypted)', () => {
     assert.equal((await events.waitFor('ended')).reason, 'server_shutdown');
   });
 });
+
+describe('key updates (encrypted)', () => {
+  test('a room outlives several key updates both ways: every message arrives, nobody is removed', async () => {
+    // --key-datagrams 2048, the smallest a server may set: the completion tells the client, and
+    // 2,600 messages each way take every direction of both sessions past its first key update.
+    const quick = await serverWith(['--key-datagrams', '2048', '--chat-rate', '100000', '--chat-burst', '100000']);
+    const host = await open({ operation: 'create', room: 'updates', username: 'uma' }, quick);
+    await host.events.waitFor('member');
+    const guest = await open({ operation: 'join', room: 'updates', username: 'vic' }, quick);
+    await guest.events.waitFor('member');
+    await host.events.waitFor('joined', (j) => j.user === 'vic');
+    const total = 2600;
+    for (let sent = 0; sent < total; sent += 100) {
+      // In batches that the socket buffers hold, each answered before the next.
+      for (let i = sent; i < sent + 100; i++) {
+        await host.session.send(`from uma ${i}`);
+        await guest.session.send(`from vic ${i}`);
+      }
+      await guest.events.waitFor('message', (m) => m.text === `from uma ${sent + 99}`);
+      await host.events.waitFor('message', (m) => m.text === `from vic ${sent + 99}`);
+    }
+    const texts = (r: Recorder, from: string) =>
+      r.seen.filter((e) => e.name === 'message' && (e.value as { from: string }).from === from).length;
+    assert.equal(texts(guest.events, 'uma'), total);
+    assert.equal(texts(host.events, 'vic'), total);
+    assert.equal(guest.events.count('dropped'), 0);
+    assert.equal(host.events.count('dropped'), 0);
+    assert.ok(!host.events.seen.some((e) => e.name === 'ended' || e.name === 'left'));
+  });
+});

@@ -25,6 +25,7 @@ import {
   KEEPALIVE_MESSAGE,
   LEAVE_MESSAGE,
   parseJsonObject,
+  nextDatagramKey,
   SealedDatagramCipher,
   x25519KeyPair,
   type HandshakeRequest,
@@ -57,6 +58,14 @@ interface EncryptedVector {
   server_key_response: string;
   /** The "time" inside request_json: when the request was sealed (§12.3). */
   time: number;
+  /** The first datagrams under each direction's second key at key_datagrams 2048 (§12.4). */
+  key_update: {
+    key_datagrams: number;
+    c2s_key_1_hex: string;
+    s2c_key_1_hex: string;
+    client_datagram: { room: string; counter: number; message: string; hex: string };
+    server_datagram: { counter: number; plaintext_hex: string; hex: string };
+  };
 }
 interface Vectors {
   token_example: { index: number; secret_hex: string; text: string };
@@ -301,6 +310,24 @@ describe('shared vectors: an encrypted session with fixed keys (§12)', () => {
     const got = openClientDatagram(keys.receive, bytes(v.client_datagram.hex))!;
     assert.deepEqual([got.room, hex(got.session), got.counter, utf8(got.message)], ['lobby', '0000000000000001', 0, 'hi bob']);
     assert.equal(hex(sealServerDatagram(keys.send, v.server_datagram.counter, bytes(v.server_datagram.plaintext_hex))), v.server_datagram.hex);
+  });
+
+  test('key update: the datagrams at counter key_datagrams are sealed and opened under the next key of each direction', () => {
+    const ku = v.key_update;
+    const { client } = clientThroughCompletion();
+    const keys = client.split();
+    assert.equal(hex(nextDatagramKey(keys.send)), ku.c2s_key_1_hex);
+    assert.equal(hex(nextDatagramKey(keys.receive)), ku.s2c_key_1_hex);
+    const cipher = new SealedDatagramCipher(keys.send, keys.receive, bytes('0000000000000001'), { keyDatagrams: ku.key_datagrams });
+    const room = new TextEncoder().encode(ku.client_datagram.room);
+    const message = new TextEncoder().encode(ku.client_datagram.message);
+    let datagram: Uint8Array = new Uint8Array();
+    for (let i = 0; i <= ku.client_datagram.counter; i++) datagram = cipher.seal(room, message);
+    assert.equal(hex(datagram), ku.client_datagram.hex);
+    const opened = cipher.open(bytes(ku.server_datagram.hex)); // one update ahead of a receiver that has seen nothing
+    assert.ok(opened.ok);
+    assert.equal(hex(opened.datagram), ku.server_datagram.plaintext_hex);
+    assert.equal(cipher.receiveKeyUpdates, 1);
   });
 
   test('the whole request frame carries the sealed payload under the clear header', () => {

@@ -147,7 +147,7 @@ client_action client_exchange::on_completion() {
   exchange_grant grant;
   if (secure_) {
     if (!completion.session) return bad_reply("an encrypted completion without a session id");
-    grant.channel = secure_->channel(*completion.session);
+    grant.channel = secure_->channel(*completion.session, completion.key_datagrams.value_or(default_key_datagrams));
     // A plaintext completion's next key is ignored: anyone on the path could have written it.
     grant.next_key = completion.next_key;
   }

@@ -78,6 +78,7 @@ std::string encode_completion(const completion_response& r) {
     o["next_key"] = detail::base64url_encode(*r.next_key);
     o["next_fingerprint"] = key_fingerprint(*r.next_key);
   }
+  if (r.key_datagrams) o["key_datagrams"] = *r.key_datagrams;
   return json::serialize(o);
 }
 
@@ -140,6 +141,14 @@ boost::system::result<completion_response> parse_completion(std::string_view pay
     if (!r.next_key) return make_error_code(errc::wrong_field_type);
     if (*next_fingerprint && **next_fingerprint != key_fingerprint(*r.next_key))
       return make_error_code(errc::wrong_field_type);
+  }
+  // Both sides must update the datagram keys at the same counters: an interval this side cannot
+  // use is a broken reply, never a guess.
+  auto key_datagrams = object->integer_field("key_datagrams", 1, std::int64_t{1} << 62);
+  if (!key_datagrams) return key_datagrams.error();
+  if (*key_datagrams) {
+    if (!valid_key_datagrams(static_cast<std::uint64_t>(**key_datagrams))) return make_error_code(errc::wrong_field_type);
+    r.key_datagrams = static_cast<std::uint64_t>(**key_datagrams);
   }
   r.created = **status == 201;
   r.token = std::string(t);

@@ -22,9 +22,6 @@ thread_local std::array<char, max_notice_json> members_scratch;
 // A member gets the members notice at most this often (on joining, then on request).
 constexpr auto members_interval = std::chrono::seconds(1);
 
-// Sealed datagrams left to a session's key when it is told to join again.
-constexpr std::uint64_t key_limit_margin = std::uint64_t{1} << 20;
-
 constexpr std::string_view pong_json = R"({"event":"pong"})";
 constexpr std::string_view shutdown_json = R"({"event":"server_shutdown"})";
 constexpr std::string_view timeout_json = R"({"event":"timeout"})";
@@ -38,7 +35,6 @@ std::string_view room::reason_name(removal why) noexcept {
     case removal::left: return "leave";
     case removal::timed_out: return "timeout";
     case removal::unreachable: return "unreachable";
-    case removal::key_limit: return "key_limit";
     case removal::token_expired: break;
   }
   return "token_expired";
@@ -49,7 +45,6 @@ std::string_view room::host_reason_name(removal why) noexcept {
     case removal::left: return "host_left";
     case removal::timed_out: return "host_timeout";
     case removal::unreachable: return "host_unreachable";
-    case removal::key_limit: return "host_key_limit";
     case removal::token_expired: break;
   }
   return "host_never_joined";
@@ -60,7 +55,6 @@ room_event::kind room::event_kind(removal why) noexcept {
     case removal::left: return room_event::kind::left;
     case removal::timed_out: return room_event::kind::timed_out;
     case removal::unreachable: return room_event::kind::unreachable;
-    case removal::key_limit: return room_event::kind::key_limit;
     case removal::token_expired: break;
   }
   return room_event::kind::token_expired;
@@ -377,11 +371,6 @@ void room::expire(time_point now, room_output& out) {
     if (now - m.last_seen >= limit) {
       remove(i, m.joined ? removal::timed_out : removal::token_expired, out);
       continue;  // the last member moved into slot i
-    }
-    // A session whose key is nearly used up must join again (with fresh keys) before the limit.
-    if (m.channel && m.channel->sent() >= max_datagrams_per_key - key_limit_margin) {
-      remove(i, removal::key_limit, out);
-      continue;
     }
     ++i;
   }

@@ -5,7 +5,11 @@
 #include "libchat/limits.hpp"
 
 #include <cryptopp/argnames.h>
+#include <cryptopp/hkdf.h>
 #include <cryptopp/misc.h>
+#include <cryptopp/sha.h>
+
+#include <bit>
 
 #include <cstring>
 #include <stdexcept>
@@ -20,12 +24,16 @@ void make_nonce(std::uint64_t counter, std::uint8_t (&nonce)[12]) noexcept {
 
 std::unique_ptr<secure_channel> channel_factory::make(channel_role role, std::uint64_t session_id,
                                                       const CryptoPP::SecByteBlock& send_key,
-                                                      const CryptoPP::SecByteBlock& receive_key) {
+                                                      const CryptoPP::SecByteBlock& receive_key,
+                                                      std::uint64_t key_datagrams) {
   auto s = std::make_unique<secure_channel::state>();
   s->role = role;
   s->session_id = session_id;
   if (send_key.size() != s->send_key.size() || receive_key.size() != s->receive_key.size())
     throw std::invalid_argument("secure_channel: session keys are 32 bytes");
+  if (!valid_key_datagrams(key_datagrams))
+    throw std::invalid_argument("secure_channel: key_datagrams is a power of two from 2^11 to 2^26");
+  s->key_shift = static_cast<std::uint8_t>(std::countr_zero(key_datagrams));
   std::memcpy(s->send_key.data(), send_key.data(), s->send_key.size());
   std::memcpy(s->receive_key.data(), receive_key.data(), s->receive_key.size());
   return std::unique_ptr<secure_channel>(new secure_channel(std::move(s)));
@@ -38,6 +46,12 @@ channel_role secure_channel::role() const noexcept { return state_->role; }
 std::uint64_t secure_channel::session_id() const noexcept { return state_->session_id; }
 std::uint64_t secure_channel::sent() const noexcept { return state_->next_send; }
 std::uint64_t secure_channel::auth_failures() const noexcept { return state_->auth_failures; }
+std::uint64_t secure_channel::key_datagrams() const noexcept { return std::uint64_t{1} << state_->key_shift; }
+std::uint64_t secure_channel::send_key_updates() const noexcept {
+  // The key in use is the one of the last counter sealed.
+  return state_->next_send == 0 ? 0 : (state_->next_send - 1) >> state_->key_shift;
+}
+std::uint64_t secure_channel::receive_key_updates() const noexcept { return state_->receive_epoch; }
 bool secure_channel::last_opened_newest() const noexcept {
   return state_->last_opened_newest;
 }
@@ -45,6 +59,53 @@ bool secure_channel::last_opened_newest() const noexcept {
 namespace {
 
 using session_key = CryptoPP::FixedSizeSecBlock<CryptoPP::byte, 32>;
+constexpr std::string_view key_update_label = "libchat key update";
+
+// next = the first half of HKDF(salt = key, ikm = "", "libchat key update"), the shape of the
+// handshake's split; the old key cannot be computed from the new one.
+void update_key(const session_key& key, session_key& next) {
+  CryptoPP::FixedSizeSecBlock<CryptoPP::byte, 64> out;
+  CryptoPP::HKDF<CryptoPP::SHA256>().DeriveKey(out.data(), out.size(), nullptr, 0, key.data(), key.size(),
+                                               reinterpret_cast<const CryptoPP::byte*>(key_update_label.data()),
+                                               key_update_label.size());
+  std::memcpy(next.data(), out.data(), next.size());
+}
+
+}  // namespace
+
+boost::system::result<std::uint64_t> secure_channel::state::take_send_counter() {
+  if (next_send == UINT64_MAX) return make_error_code(errc::key_limit);
+  const std::uint64_t counter = next_send++;
+  if (counter != 0 && (counter & ((std::uint64_t{1} << key_shift) - 1)) == 0) update_key(send_key, send_key);
+  return counter;
+}
+
+// A genuine counter more than one key ahead would mean a whole key's worth of datagrams lost in
+// a row. (The replay window has already refused anything more than one key behind.) The next
+// key is derived once and kept, so forged datagrams that claim it cost no HKDF each.
+const secure_channel::state::key* secure_channel::state::receive_key_for(std::uint64_t counter) {
+  const std::uint64_t epoch = counter >> key_shift;
+  if (epoch == receive_epoch) return &receive_key;
+  if (epoch + 1 == receive_epoch) return &receive_previous;
+  if (epoch != receive_epoch + 1) return nullptr;
+  if (!has_next) {
+    update_key(receive_key, receive_next);
+    has_next = true;
+  }
+  return &receive_next;
+}
+
+// Only a next key that verified a datagram becomes the current one; the key before the previous
+// is forgotten.
+void secure_channel::state::accept_receive_key(const key* used) {
+  if (used != &receive_next) return;
+  std::memcpy(receive_previous.data(), receive_key.data(), receive_key.size());
+  std::memcpy(receive_key.data(), receive_next.data(), receive_next.size());
+  has_next = false;
+  ++receive_epoch;
+}
+
+namespace {
 
 // The nonce handed to SetKey without the heap: Crypto++'s own MakeParameters allocates, and this
 // runs for every datagram.
@@ -104,8 +165,9 @@ boost::system::result<std::size_t> secure_channel::seal_client_datagram(std::str
   const std::size_t header = 2 + room.size() + session_id_bytes;
   const std::size_t size = header + counter_bytes + message.size() + aead_tag_bytes;
   if (size > max_client_datagram || size > out.size()) return make_error_code(errc::oversize);
-  if (state_->next_send >= max_datagrams_per_key) return make_error_code(errc::key_limit);
-  const std::uint64_t counter = state_->next_send++;
+  auto taken = state_->take_send_counter();
+  if (!taken) return taken.error();
+  const std::uint64_t counter = *taken;
   out[0] = static_cast<std::uint8_t>(room.size());
   out[1] = static_cast<std::uint8_t>(session_id_bytes);
   std::memcpy(out.data() + 2, room.data(), room.size());
@@ -124,11 +186,15 @@ boost::system::result<std::size_t> secure_channel::open_server_datagram(byte_vie
   std::uint64_t counter = 0;
   (void)load_big_endian(datagram.first(counter_bytes), counter);
   if (!state_->window.check(counter)) return make_error_code(errc::replay);
-  if (!open(state_->receive_key, counter, datagram.first(counter_bytes), datagram.subspan(counter_bytes), out.data())) {
+  const session_key* key = state_->receive_key_for(counter);
+  if (!key) return make_error_code(errc::key_limit);
+  if (!open(*key, counter, datagram.first(counter_bytes), datagram.subspan(counter_bytes), out.data())) {
     ++state_->auth_failures;
     return make_error_code(errc::auth_failed);
   }
-  state_->window.accept(counter);  // only now: a forged counter never moves the window
+  // Only now: a forged counter never moves the window, nor the key.
+  state_->accept_receive_key(key);
+  state_->window.accept(counter);
   return n;
 }
 
@@ -139,15 +205,17 @@ boost::system::result<std::size_t> secure_channel::open_client_message(byte_view
   if (n > out.size()) return make_error_code(errc::oversize);
   std::uint64_t counter = 0;
   (void)load_big_endian(sealed.first(counter_bytes), counter);
-  if (counter >= max_datagrams_per_key) return make_error_code(errc::key_limit);
   if (!state_->window.check(counter)) return make_error_code(errc::replay);
   // The associated data is the clear header followed by the counter, contiguous on the wire.
   if (header.data() + header.size() != sealed.data()) return make_error_code(errc::malformed);
+  const session_key* key = state_->receive_key_for(counter);
+  if (!key) return make_error_code(errc::key_limit);
   const byte_view ad(header.data(), header.size() + counter_bytes);
-  if (!open(state_->receive_key, counter, ad, sealed.subspan(counter_bytes), out.data())) {
+  if (!open(*key, counter, ad, sealed.subspan(counter_bytes), out.data())) {
     ++state_->auth_failures;
     return make_error_code(errc::auth_failed);
   }
+  state_->accept_receive_key(key);
   state_->last_opened_newest = state_->window.ahead(counter);
   state_->window.accept(counter);
   return n;
@@ -156,8 +224,9 @@ boost::system::result<std::size_t> secure_channel::open_client_message(byte_view
 boost::system::result<std::size_t> secure_channel::seal_server_datagram(byte_view plaintext, mutable_byte_view out) {
   const std::size_t size = sealed_server_size(plaintext.size());
   if (size > out.size()) return make_error_code(errc::oversize);
-  if (state_->next_send >= max_datagrams_per_key) return make_error_code(errc::key_limit);
-  const std::uint64_t counter = state_->next_send++;
+  auto taken = state_->take_send_counter();
+  if (!taken) return taken.error();
+  const std::uint64_t counter = *taken;
   store_big_endian(counter, out.first(counter_bytes));
   seal(state_->send_key, counter, byte_view(out.data(), counter_bytes), plaintext, out.data() + counter_bytes);
   return size;

@@ -297,22 +297,23 @@ std::string server_handshake::seal_completion(std::string_view json) {
   return boost::json::serialize(o);
 }
 
-std::unique_ptr<secure_channel> server_handshake::channel(std::uint64_t session_id) {
+std::unique_ptr<secure_channel> server_handshake::channel(std::uint64_t session_id, std::uint64_t key_datagrams) {
   auto [c2s, s2c] = impl_->t.split();
-  return channel_factory::make(channel_role::server, session_id, s2c, c2s);
+  return channel_factory::make(channel_role::server, session_id, s2c, c2s, key_datagrams);
 }
 
 struct session_keys::keys {
   SecByteBlock send, receive;
+  std::uint64_t key_datagrams;
 };
 
-session_keys server_handshake::keys() const {
+session_keys server_handshake::keys(std::uint64_t key_datagrams) const {
   auto [c2s, s2c] = impl_->t.split();
-  return session_keys(std::make_shared<const session_keys::keys>(session_keys::keys{s2c, c2s}));
+  return session_keys(std::make_shared<const session_keys::keys>(session_keys::keys{s2c, c2s, key_datagrams}));
 }
 
 std::unique_ptr<secure_channel> session_keys::make_channel(std::uint64_t session_id) const {
-  return channel_factory::make(channel_role::server, session_id, keys_->send, keys_->receive);
+  return channel_factory::make(channel_role::server, session_id, keys_->send, keys_->receive, keys_->key_datagrams);
 }
 
 // ---- client_handshake ----
@@ -390,9 +391,9 @@ boost::system::result<std::variant<completion_response, error_response>> client_
   return final_reply;
 }
 
-std::unique_ptr<secure_channel> client_handshake::channel(std::uint64_t session_id) {
+std::unique_ptr<secure_channel> client_handshake::channel(std::uint64_t session_id, std::uint64_t key_datagrams) {
   auto [c2s, s2c] = impl_->t.split();
-  return channel_factory::make(channel_role::client, session_id, c2s, s2c);
+  return channel_factory::make(channel_role::client, session_id, c2s, s2c, key_datagrams);
 }
 
 }  // namespace libchat

@@ -238,6 +238,7 @@ server_action server_exchange::on_admitted(const boost::system::result<issued_to
     done.session = issued->session;
     // Only inside the sealed completion: the current key vouches for the next one.
     done.next_key = config_.next_key;
+    if (config_.key_datagrams != default_key_datagrams) done.key_datagrams = config_.key_datagrams;
   }
   outcome_.what = is_create() ? exchange_outcome::kind::created : exchange_outcome::kind::joined;
   return reply(frame_state::completion, encode_completion(done), true);
@@ -309,7 +310,10 @@ std::string server_exchange::sentence(refusal why) const {
 
 void server_exchange::set_admission(const std::optional<password_hash>* password) {
   admission_ = {room_, request_.username, client_, password, {}};
-  if (secure_) admission_.make_channel = [keys = secure_->keys()](std::uint64_t id) { return keys.make_channel(id); };
+  if (secure_)
+    admission_.make_channel = [keys = secure_->keys(config_.key_datagrams)](std::uint64_t id) {
+      return keys.make_channel(id);
+    };
 }
 
 bool& server_exchange::held(admission_ledger::resource what) noexcept {

@@ -360,7 +360,7 @@ inline sealed_token secure_token_only(std::uint16_t tcp_port, const libchat::pub
       if (!completion || !std::holds_alternative<libchat::completion_response>(*completion))
         throw std::runtime_error("encrypted join failed");
       const auto& done = std::get<libchat::completion_response>(*completion);
-      return {hs.channel(*done.session), *done.session};
+      return {hs.channel(*done.session, done.key_datagrams.value_or(libchat::default_key_datagrams)), *done.session};
     }
   }
   throw std::runtime_error("no completion");

@@ -18,6 +18,23 @@ using namespace chat_test;
 using libchat::operation;
 using libchat::tcrp_error;
 
+namespace {
+
+// alice creates "vault", bob joins it, and alice has been told: the start of most tests here.
+struct vault_pair {
+  secure_result alice, bob;
+};
+vault_pair open_vault(const server_process& server) {
+  vault_pair p{join_secure(server.tcp_port(), server.udp_port(), operation::create_room, "vault", "alice"),
+               join_secure(server.tcp_port(), server.udp_port(), operation::join_room, "vault", "bob")};
+  REQUIRE(p.alice.member);
+  REQUIRE(p.bob.member);
+  CHECK(p.alice.member->receive_message()->second == R"({"event":"joined","user":"bob"})");
+  return p;
+}
+
+}  // namespace
+
 TEST_CASE("by default the server refuses unencrypted handshakes", "[integration][secure]") {
   server_process server({}, /*encrypted_only=*/true);
   CHECK(server.wait_for_log("accepting encrypted handshakes only"));
@@ -180,13 +197,9 @@ TEST_CASE("an eavesdropper on the wire sees no chat text, password or token", "[
 // talks from a new socket) does not cut it off; its next verified datagram moves it there.
 TEST_CASE("an encrypted member whose port changes keeps chatting from the new one", "[integration][secure][roaming]") {
   server_process server({}, true);
-  auto alice = join_secure(server.tcp_port(), server.udp_port(), operation::create_room, "vault", "alice");
-  auto bob = join_secure(server.tcp_port(), server.udp_port(), operation::join_room, "vault", "bob");
-  REQUIRE(alice.member);
-  REQUIRE(bob.member);
-  auto& a = *alice.member;
-  auto& b = *bob.member;
-  CHECK(a.receive_message()->second == R"({"event":"joined","user":"bob"})");
+  auto vault = open_vault(server);
+  auto& a = *vault.alice.member;
+  auto& b = *vault.bob.member;
 
   // The rebinding: the same IP, another port. The old socket stays open, to see what reaches it.
   auto old_socket = std::move(a.udp);
@@ -205,4 +218,50 @@ TEST_CASE("an encrypted member whose port changes keeps chatting from the new on
   auto s = server.settled_stats();
   CHECK(s["port_mismatch"] == 0);  // the stats line leaves out a reason never counted
   CHECK(s.at("received") == s.at("relayed") + s.at("keepalive") + s.at("control") + s.at("dropped"));
+}
+
+TEST_CASE("an encrypted room outlives many key updates: nobody is removed for a spent key", "[integration][secure][key_update]") {
+  // The smallest interval a server may set: each direction of each session updates its key
+  // every 2048 datagrams; the test crosses it two and a half times in every direction.
+  server_process server({"--key-datagrams", "2048", "--chat-rate", "100000", "--chat-burst", "100000"}, true);
+  auto vault = open_vault(server);
+  auto& a = *vault.alice.member;
+  auto& b = *vault.bob.member;
+  REQUIRE(a.channel->key_datagrams() == 2048);
+
+  // In batches, so that neither socket buffer overflows: keepalives to the server and its pongs
+  // back (alice's two directions), then messages from alice to bob (bob's server→client).
+  constexpr int total = 5200, batch = 50;
+  int pongs = 0, relayed = 0;
+  for (int sent = 0; sent < total; sent += batch) {
+    for (int i = 0; i < batch; ++i) a.say("");
+    for (int i = 0; i < batch; ++i)
+      if (auto got = a.receive_message(); got && got->second == R"({"event":"pong"})") ++pongs;
+    for (int i = 0; i < batch; ++i) a.say("message " + std::to_string(sent + i));
+    for (int i = 0; i < batch; ++i)
+      if (auto got = b.receive_message(); got && got->second == "message " + std::to_string(sent + i)) ++relayed;
+  }
+  CHECK(pongs == total);
+  CHECK(relayed == total);
+  CHECK(a.channel->send_key_updates() == 5);     // 10,400 datagrams sealed by alice
+  CHECK(a.channel->receive_key_updates() == 2);  // 5,200 pongs
+  CHECK(b.channel->receive_key_updates() == 2);  // 5,200 messages
+
+  // Both still members, both ways.
+  b.say("still here");
+  CHECK(a.receive_message()->second == "still here");
+  CHECK(a.udp->silent(100ms));
+  auto s = server.settled_stats();
+  CHECK(s["auth_failed"] == 0);
+  CHECK(s["key_limit"] == 0);
+  CHECK(s["replay"] == 0);
+  CHECK(s.at("received") == s.at("relayed") + s.at("keepalive") + s.at("control") + s.at("dropped"));
+}
+
+TEST_CASE("the server takes only a key-update interval that clients can use", "[integration][secure][key_update][config]") {
+  for (const char* bad : {"1000", "1024", "134217728"}) {
+    INFO(bad);
+    CHECK_THROWS_WITH(server_process({"--key-datagrams", bad}, true),
+                      Catch::Contains("--key-datagrams must be a power of two from 2048 to 67108864"));
+  }
 }

@@ -260,7 +260,8 @@ secure_result join_secure(std::uint16_t tcp_port, std::uint16_t udp_port, libcha
   if (!done) return r;
   r.token = done->token;
   if (!done->session) throw std::runtime_error("an encrypted completion without a session id");
-  secure_member m{room, hs.channel(*done->session), std::make_unique<udp_peer>(udp_port), done->host};
+  secure_member m{room, hs.channel(*done->session, done->key_datagrams.value_or(libchat::default_key_datagrams)),
+                  std::make_unique<udp_peer>(udp_port), done->host};
   m.say("");
   auto pong = m.receive_message();
   if (!pong || pong->second != R"({"event":"pong"})") throw std::runtime_error("no pong for " + username);

@@ -4,6 +4,7 @@
 
 #include "libchat/datagram.hpp"
 #include "libchat/replay_window.hpp"
+#include "session_pair.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -16,6 +17,7 @@
 #include <sstream>
 
 using namespace libchat;
+using chat_unit::session_pair;
 
 namespace {
 
@@ -51,42 +53,6 @@ std::vector<public_key> small_order_keys() {
   }
   return keys;
 }
-
-// A completed handshake in memory, both sides.
-struct session_pair {
-  server_key key = server_key::generate();
-  client_handshake client{key.public_half(), 1, "lobby"};
-  server_handshake server{key, 1, "lobby"};
-  std::unique_ptr<secure_channel> client_channel;
-  std::unique_ptr<secure_channel> server_channel;
-  std::string request_payload;
-
-  session_pair() {
-    request_payload = client.seal_request({"alice", std::string("pw")}).value();
-    REQUIRE(server.open_request(request_payload).has_value());
-    REQUIRE(client.open_response(server.seal_response(encode_accepted({"ok"}))).has_value());
-    REQUIRE(client.open_completion(server.seal_completion(encode_completion({true, "t", 9000, true, 7}))).has_value());
-    client_channel = client.channel(7);
-    server_channel = server.channel(7);
-  }
-
-  std::vector<std::uint8_t> client_datagram(std::string_view message) {
-    std::array<std::uint8_t, max_client_datagram> out{};
-    auto n = client_channel->seal_client_datagram("lobby", as_bytes(message), out);
-    REQUIRE(n.has_value());
-    return {out.begin(), out.begin() + static_cast<std::ptrdiff_t>(*n)};
-  }
-
-  // What the server makes of a client datagram: the message, or the error.
-  boost::system::result<std::string> server_opens(const std::vector<std::uint8_t>& datagram) {
-    auto d = decode_client_datagram(datagram);
-    if (!d) return d.error();
-    std::array<std::uint8_t, max_client_datagram> out{};
-    auto n = server_channel->open_client_message(d->header, d->message, out);
-    if (!n) return n.error();
-    return std::string(reinterpret_cast<const char*>(out.data()), *n);
-  }
-};
 
 }  // namespace
 
@@ -404,4 +370,32 @@ TEST_CASE("secure: the shared vectors, reproduced by an independent implementati
   auto m = s->seal_server_datagram(from_hex(std::string(sd.at("plaintext_hex").as_string())), out);
   REQUIRE(m.has_value());
   CHECK(bytes_of(byte_view(out.data(), *m)) == from_hex(std::string(sd.at("hex").as_string())));
+
+  // The key update: the same session at the interval a completion may announce; the datagrams at
+  // counter key_datagrams are the first under each direction's second key.
+  const auto& ku = v.at("key_update").as_object();
+  const auto interval = static_cast<std::uint64_t>(ku.at("key_datagrams").as_int64());
+  auto c2 = client.channel(*session, interval);
+  auto s2 = server.channel(*session, interval);
+  const auto& kcd = ku.at("client_datagram").as_object();
+  const auto& ksd = ku.at("server_datagram").as_object();
+  const auto message = std::string(kcd.at("message").as_string());
+  const auto plaintext = from_hex(std::string(ksd.at("plaintext_hex").as_string()));
+  for (std::uint64_t i = 0; i <= interval; ++i) {
+    n = c2->seal_client_datagram(std::string(kcd.at("room").as_string()), as_bytes(message), out);
+    REQUIRE(n.has_value());
+  }
+  CHECK(bytes_of(byte_view(out.data(), *n)) == from_hex(std::string(kcd.at("hex").as_string())));
+  for (std::uint64_t i = 0; i <= interval; ++i) {
+    m = s2->seal_server_datagram(plaintext, out);
+    REQUIRE(m.has_value());
+  }
+  CHECK(bytes_of(byte_view(out.data(), *m)) == from_hex(std::string(ksd.at("hex").as_string())));
+  // A receiver that has seen nothing yet opens it under the key it derives (one update ahead).
+  std::array<std::uint8_t, max_client_datagram> opened{};
+  auto fresh = client.channel(*session, interval);
+  auto got = fresh->open_server_datagram(from_hex(std::string(ksd.at("hex").as_string())), opened);
+  REQUIRE(got.has_value());
+  CHECK(bytes_of(byte_view(opened.data(), *got)) == plaintext);
+  CHECK(fresh->receive_key_updates() == 1);
 }

@@ -7,6 +7,8 @@ script derives them from the fixed keys and the fixed time already in the files,
 libchat and of the desktop client (Python's `cryptography`), and writes them back:
 
   - protocol.json, "encrypted": request_json, request_payload, response_payload, completion_payload;
+  - protocol.json, "encrypted", "key_update": the first datagrams under each direction's second key
+    (counter key_datagrams, docs/protocol.md §12.4), with the updated keys;
   - transcripts.json: every encrypted case gets the same "time"; the encrypted create cases get the
     sealed 202 and 201 of protocol.json (same keys, same request), or seal their own
     "completion_json" when they carry one.
@@ -95,7 +97,27 @@ def seal(operation, room, server_private, client_private, server_ephemeral_priva
     t.mix_key(dh(server_ephemeral_private, client_e))
     response = compact({"e": b64u(server_e), "ct": b64u(t.encrypt(0, response_json.encode()))})
     completion = compact({"ct": b64u(t.encrypt(1, completion_json.encode()))})
-    return request, response, completion
+    return request, response, completion, t.ck
+
+
+def split(ck: bytes) -> tuple[bytes, bytes]:
+    """The datagram keys: client to server, server to client."""
+    return hkdf(ck, b"", b"libchat split")
+
+
+def update(key: bytes) -> bytes:
+    """A direction's next datagram key: the first half of HKDF(key, "", "libchat key update")."""
+    return hkdf(key, b"", b"libchat key update")[0]
+
+
+def client_datagram(key: bytes, room: str, session_id: int, counter: int, message: bytes) -> bytes:
+    header = bytes([len(room.encode()), 8]) + room.encode() + session_id.to_bytes(8, "big") + counter.to_bytes(8, "big")
+    return header + AESGCM(key).encrypt(nonce(counter), message, header)
+
+
+def server_datagram(key: bytes, counter: int, plaintext: bytes) -> bytes:
+    header = counter.to_bytes(8, "big")
+    return header + AESGCM(key).encrypt(nonce(counter), plaintext, header)
 
 
 def timed_request_json(username, password, time) -> str:
@@ -117,11 +139,31 @@ def main() -> None:
     old_request = json.loads(enc["request_json"])
     enc["time"] = VECTOR_TIME
     enc["request_json"] = timed_request_json(old_request["username"], old_request.get("password"), VECTOR_TIME)
-    request, response, completion = seal(
+    request, response, completion, ck = seal(
         enc["operation"], enc["room"], bytes.fromhex(enc["server_static_private_hex"]),
         bytes.fromhex(enc["client_ephemeral_private_hex"]), bytes.fromhex(enc["server_ephemeral_private_hex"]),
         enc["request_json"], enc["response_json"], enc["completion_json"])
     enc["request_payload"], enc["response_payload"], enc["completion_payload"] = request, response, completion
+
+    # The datagrams at counter 0 under the first keys, as already in the file (a cross-check of
+    # the split), then the first ones under each direction's updated key.
+    c2s, s2c = split(ck)
+    cd, sd = enc["client_datagram"], enc["server_datagram"]
+    assert client_datagram(c2s, cd["room"], enc["session_id"], 0, cd["message"].encode()).hex() == cd["hex"]
+    assert server_datagram(s2c, 0, bytes.fromhex(sd["plaintext_hex"])).hex() == sd["hex"]
+    interval = 2048
+    enc["key_update"] = {
+        "description": "key_datagrams 2048 (as a completion may announce): the datagrams with counter 2048 are "
+                       "the first under each direction's second key, k' = first half of HKDF(k, '', 'libchat key update')",
+        "key_datagrams": interval,
+        "c2s_key_1_hex": update(c2s).hex(),
+        "s2c_key_1_hex": update(s2c).hex(),
+        "client_datagram": {"room": cd["room"], "counter": interval, "message": cd["message"],
+                            "hex": client_datagram(update(c2s), cd["room"], enc["session_id"], interval,
+                                                   cd["message"].encode()).hex()},
+        "server_datagram": {"counter": interval, "plaintext_hex": sd["plaintext_hex"],
+                            "hex": server_datagram(update(s2c), interval, bytes.fromhex(sd["plaintext_hex"])).hex()},
+    }
 
     for case in transcripts["cases"]:
         if not case["encrypted"]:
@@ -137,7 +179,7 @@ def main() -> None:
             if "completion_json" in case:
                 # A case whose sealed 201 differs from protocol.json's (the next-key announcement):
                 # the same exchange, sealing its own completion.
-                _, own_response, own_completion = seal(
+                _, own_response, own_completion, _ = seal(
                     enc["operation"], enc["room"], bytes.fromhex(enc["server_static_private_hex"]),
                     bytes.fromhex(enc["client_ephemeral_private_hex"]),
                     bytes.fromhex(enc["server_ephemeral_private_hex"]), enc["request_json"], enc["response_json"],

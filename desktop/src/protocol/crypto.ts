@@ -177,7 +177,9 @@ export function encryptedCrypto(options: EncryptedCryptoOptions = {}): SessionCr
             throw new HandshakeError('malformed_reply', `The server at ${context.where} sent an encrypted completion without a session id.`);
           }
           const keys = handshake.split();
-          return new SealedDatagramCipher(keys.send, keys.receive, completion.session, options.cipher);
+          const cipherOptions: SealedCipherOptions = { ...options.cipher };
+          if (completion.keyDatagrams !== undefined) cipherOptions.keyDatagrams = completion.keyDatagrams;
+          return new SealedDatagramCipher(keys.send, keys.receive, completion.session, cipherOptions);
         },
         async completed(completion: Completion): Promise<void> {
           // Only here, in the sealed completion, is a next key vouched for by the pinned one.

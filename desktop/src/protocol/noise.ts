@@ -30,6 +30,7 @@ export const AEAD_KEY_BYTES = 32;
 export const HANDSHAKE_PROTOCOL_NAME = 'libchat/1 Noise_NK_25519_AESGCM_SHA256';
 const MIX_LABEL = 'libchat mix';
 const SPLIT_LABEL = 'libchat split';
+const KEY_UPDATE_LABEL = 'libchat key update';
 
 // DER wrappers that turn 32 raw bytes into the key objects Node's crypto takes (RFC 8410).
 const PKCS8_X25519_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
@@ -139,6 +140,13 @@ function sha256(...parts: Uint8Array[]): Buffer {
   const hash = createHash('sha256');
   for (const part of parts) hash.update(part);
   return hash.digest();
+}
+
+/** A direction's next datagram key (§12.4): the first half of HKDF(key, "", "libchat key update"). */
+export function nextDatagramKey(key: Uint8Array): Buffer {
+  const [next, unused] = hkdf(key, new Uint8Array(0), KEY_UPDATE_LABEL);
+  unused.fill(0);
+  return next;
 }
 
 function hkdf(salt: Uint8Array, ikm: Uint8Array, info: string): [Buffer, Buffer] {

@@ -7,6 +7,7 @@ import { MAX_PASSWORD_BYTES, MAX_TOKEN_BYTES, SESSION_ID_BYTES } from './limits'
 import { checkName, describeNameProblem } from './names';
 import { decodeBase64Url } from './base64url';
 import { isSmallOrderKey, keyFingerprint, X25519_KEY_BYTES } from './noise';
+import { isValidKeyDatagrams } from './secure-channel';
 import { Operation, State, type OperationCode, type TcrpFrame } from './tcrp';
 import { decodeUtf8, encodeUtf8, isWellFormed, utf8Length } from './utf8';
 
@@ -37,6 +38,8 @@ export interface Completion {
    * sealed completion; the encrypted SessionCrypto is the one that acts on it.
    */
   nextKey?: Uint8Array;
+  /** Encrypted sessions, when not 2^26: counters per datagram key before the key update (§12.4). */
+  keyDatagrams?: number;
 }
 
 export type Reply =
@@ -173,6 +176,14 @@ export function decodeReply(frame: TcrpFrame, request: HandshakeRequest, expectS
       throw new ProtocolError('malformed', 'the completion\'s "next_fingerprint" does not match its "next_key"');
     }
     completion.nextKey = key;
+  }
+  const keyDatagrams = field(payload, 'key_datagrams');
+  if (keyDatagrams !== undefined) {
+    // Both sides must update the keys at the same counters: an interval we cannot use is a broken reply.
+    if (typeof keyDatagrams !== 'number' || !isValidKeyDatagrams(keyDatagrams)) {
+      throw new ProtocolError('malformed', 'the completion\'s "key_datagrams" is not a power of two from 2048 to 67108864');
+    }
+    completion.keyDatagrams = keyDatagrams;
   }
   return { kind: 'completion', completion };
 }

@@ -4,20 +4,29 @@
 //                     ad = every byte before the ciphertext
 //   server → client:  counter (8, BE) | AEAD(k_s2c, counter, ad = the 8 counter bytes, datagram)
 //
-// Counters start at 0 and never wrap: past 2^26 datagrams a key is spent and the member must join
-// again. What arrives goes through an RFC 6479 replay window, checked before the tag and moved only
-// after it verified, so that a forged datagram with a high counter cannot push real ones out.
+// Counters start at 0 and never wrap. Every `keyDatagrams` counters (2^26 unless the completion
+// says fewer) both sides move each direction to its next key, k' = the first half of
+// HKDF(k, "", "libchat key update"), so a session never ends for a spent key. What arrives goes
+// through an RFC 6479 replay window, checked before the tag and moved only after it verified, so
+// that a forged datagram with a high counter can push neither real ones out nor the key on.
 
 import type { DatagramCipher, OpenResult } from './crypto';
 import { SendError } from './errors';
 import { MAX_CLIENT_DATAGRAM, MAX_NAME_BYTES, SESSION_ID_BYTES } from './limits';
-import { aeadOpen, aeadSeal, AEAD_TAG_BYTES } from './noise';
+import { aeadOpen, aeadSeal, AEAD_TAG_BYTES, nextDatagramKey } from './noise';
 
 export const COUNTER_BYTES = 8;
-/** Datagrams one key may seal; never a wrap (§12.4). */
-export const MAX_DATAGRAMS_PER_KEY = 2 ** 26;
-/** The server removes a member whose key has fewer than this many datagrams left (server behaviour). */
-export const SERVER_KEY_MARGIN = 2 ** 20;
+/** Datagrams one key seals before the key update, unless the completion says fewer (§12.4). */
+export const DEFAULT_KEY_DATAGRAMS = 2 ** 26;
+/** The fewest a completion may say: more than the replay window, so a counter inside it is at most one key back. */
+export const MIN_KEY_DATAGRAMS = 2 ** 11;
+/** Counters a session may use: exact in a JavaScript number; at any chat rate, never reached. */
+export const MAX_SESSION_DATAGRAMS = Number.MAX_SAFE_INTEGER;
+
+/** An interval both sides can use: a power of two from 2^11 to 2^26. */
+export function isValidKeyDatagrams(n: number): boolean {
+  return Number.isInteger(n) && n >= MIN_KEY_DATAGRAMS && n <= DEFAULT_KEY_DATAGRAMS && (n & (n - 1)) === 0;
+}
 /** What sealing adds to a client datagram besides its 2 size bytes and the room name. */
 export const SEALED_CLIENT_OVERHEAD = SESSION_ID_BYTES + COUNTER_BYTES + AEAD_TAG_BYTES;
 
@@ -85,16 +94,24 @@ export class ReplayWindow {
 }
 
 export interface SealedCipherOptions {
-  /** The first counter to seal with (tests of the key limit only; 0 otherwise). */
+  /** The first counter to seal with (tests of the counter limit only; 0 otherwise). */
   firstCounter?: number;
+  /** Counters per key: the completion's "key_datagrams" (DEFAULT_KEY_DATAGRAMS when absent). */
+  keyDatagrams?: number;
 }
 
 /** The datagram cipher of an encrypted session: seals what the client sends, opens what the server sends. */
 export class SealedDatagramCipher implements DatagramCipher {
   readonly encrypted = true;
   private readonly window = new ReplayWindow();
+  private readonly keyDatagrams: number;
   private nextSend: number;
   private disposed = false;
+  // The receiving side holds the key of the newest counter that verified (receiveEpoch), the one
+  // before it (datagrams reordered across an update) and, once a datagram asked for it, the next.
+  private receiveEpoch = 0;
+  private receivePrevious: Buffer | undefined;
+  private receiveNext: Buffer | undefined;
 
   /**
    * `send` and `receive` are the datagram keys of the handshake (k_c2s and k_s2c); the cipher
@@ -107,11 +124,23 @@ export class SealedDatagramCipher implements DatagramCipher {
     options: SealedCipherOptions = {},
   ) {
     if (sessionId.length !== SESSION_ID_BYTES) throw new RangeError('a session id is 8 bytes');
+    this.keyDatagrams = options.keyDatagrams ?? DEFAULT_KEY_DATAGRAMS;
+    if (!isValidKeyDatagrams(this.keyDatagrams)) throw new RangeError('key_datagrams is a power of two from 2^11 to 2^26');
     this.nextSend = options.firstCounter ?? 0;
   }
 
   get sent(): number {
     return this.nextSend;
+  }
+
+  /** Key updates so far of the receiving key (moved by the first datagram under the next key that verified). */
+  get receiveKeyUpdates(): number {
+    return this.receiveEpoch;
+  }
+
+  /** Key updates so far of the sending key: the key of the last counter sealed. */
+  get sendKeyUpdates(): number {
+    return this.nextSend === 0 ? 0 : Math.floor((this.nextSend - 1) / this.keyDatagrams);
   }
 
   maxMessageBytes(roomBytes: number): number {
@@ -124,13 +153,11 @@ export class SealedDatagramCipher implements DatagramCipher {
     if (message.length > this.maxMessageBytes(room.length)) {
       throw new SendError('too_long', 'The message does not fit in one datagram.', this.maxMessageBytes(room.length));
     }
-    if (this.nextSend >= MAX_DATAGRAMS_PER_KEY) {
-      throw new SendError(
-        'key_spent',
-        'This session has sent as many messages as one encryption key allows. Join the room again to continue with fresh keys.',
-      );
+    if (this.nextSend >= MAX_SESSION_DATAGRAMS) {
+      throw new SendError('key_spent', 'This session has used every datagram counter. Join the room again to continue with fresh keys.');
     }
     const counter = this.nextSend++;
+    if (counter !== 0 && counter % this.keyDatagrams === 0) this.replaceSendKey(nextDatagramKey(this.send));
     const header = new Uint8Array(2 + room.length + SESSION_ID_BYTES + COUNTER_BYTES);
     header[0] = room.length;
     header[1] = SESSION_ID_BYTES;
@@ -147,12 +174,15 @@ export class SealedDatagramCipher implements DatagramCipher {
   open(datagram: Uint8Array): OpenResult {
     if (this.disposed || datagram.length < COUNTER_BYTES + AEAD_TAG_BYTES) return { ok: false, reason: 'malformed' };
     const counter = readCounter(datagram);
-    // The server never seals past the limit: such a counter cannot be genuine.
-    if (counter >= MAX_DATAGRAMS_PER_KEY) return { ok: false, reason: 'key_limit' };
     if (!this.window.check(counter)) return { ok: false, reason: 'replay' };
-    const plaintext = aeadOpen(this.receive, counter, datagram.subarray(0, COUNTER_BYTES), datagram.subarray(COUNTER_BYTES));
+    // More than one key ahead: a whole key's worth of datagrams lost in a row, or a forgery.
+    const key = this.receiveKeyFor(counter);
+    if (!key) return { ok: false, reason: 'key_limit' };
+    const plaintext = aeadOpen(key, counter, datagram.subarray(0, COUNTER_BYTES), datagram.subarray(COUNTER_BYTES));
     if (!plaintext) return { ok: false, reason: 'auth_failed' };
-    this.window.accept(counter); // only now: a forged counter never moves the window
+    // Only now: a forged counter never moves the window, nor the key.
+    if (key === this.receiveNext) this.advanceReceiveKey();
+    this.window.accept(counter);
     return { ok: true, datagram: new Uint8Array(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength) };
   }
 
@@ -160,5 +190,32 @@ export class SealedDatagramCipher implements DatagramCipher {
     this.disposed = true;
     this.send.fill(0);
     this.receive.fill(0);
+    this.receivePrevious?.fill(0);
+    this.receiveNext?.fill(0);
+  }
+
+  /** The key that opens `counter`; the next one is derived once and kept, so forgeries that claim it cost no HKDF each. */
+  private receiveKeyFor(counter: number): Uint8Array | undefined {
+    const epoch = Math.floor(counter / this.keyDatagrams);
+    if (epoch === this.receiveEpoch) return this.receive;
+    if (epoch + 1 === this.receiveEpoch) return this.receivePrevious;
+    if (epoch !== this.receiveEpoch + 1) return undefined;
+    this.receiveNext ??= nextDatagramKey(this.receive);
+    return this.receiveNext;
+  }
+
+  /** The next key verified a datagram: it becomes the current one; the one before the previous is wiped. */
+  private advanceReceiveKey(): void {
+    this.receivePrevious?.fill(0);
+    this.receivePrevious = Buffer.from(this.receive);
+    this.receive.set(this.receiveNext!);
+    this.receiveNext!.fill(0);
+    this.receiveNext = undefined;
+    this.receiveEpoch++;
+  }
+
+  private replaceSendKey(next: Buffer): void {
+    this.send.set(next);
+    next.fill(0);
   }
 }

@@ -12,7 +12,6 @@ import { serverId } from './fingerprint';
 import { runHandshake, type HandshakeOutcome } from './handshake';
 import { maxTextBytesFor } from './limits';
 import { checkRequest, type HandshakeRequest } from './payloads';
-import { MAX_DATAGRAMS_PER_KEY, SERVER_KEY_MARGIN } from './secure-channel';
 import { Operation } from './tcrp';
 import { nodeTransport, type DatagramChannel, type TcpConnection, type Transport } from './transport';
 import { encodeUtf8, isWellFormed, utf8Length } from './utf8';
@@ -98,7 +97,7 @@ export interface SessionEvents {
   /**
    * A sealed datagram that was dropped before anyone saw it: `replay` (seen before, or too old),
    * `auth_failed` (not sealed with this session's key, or altered), `malformed` (too short to be
-   * sealed), `key_limit` (a counter the server never uses).
+   * sealed), `key_limit` (a counter more than one key update ahead).
    */
   dropped: { reason: 'replay' | 'auth_failed' | 'malformed' | 'key_limit'; time: number };
   /** The session is over; nothing more will be emitted. */
@@ -298,9 +297,7 @@ export class ChatSession extends Emitter<SessionEvents> {
         this.emit('members', { users: notice.users, host: notice.host, part: notice.part, parts: notice.parts, time });
         return;
       case 'timeout':
-        // The server removes a member whose key is nearly spent with this same notice (§12.4).
-        if (this.cipher.encrypted && this.cipher.sent >= MAX_DATAGRAMS_PER_KEY - SERVER_KEY_MARGIN) this.finish('key_spent', '', true);
-        else this.finish('timeout', '', true);
+        this.finish('timeout', '', true);
         return;
       case 'room_closed':
         this.finish('room_closed', notice.reason, true);

@@ -62,6 +62,9 @@ struct completion_response {
   /// ("next_key", with "next_fingerprint"). Trustworthy only because the completion is sealed by
   /// the current key; a plaintext completion's is ignored by clients (docs/protocol.md §12.3).
   std::optional<std::array<std::uint8_t, 32>> next_key;
+  /// Encrypted sessions only, when not the default 2^26: the counters per datagram key before
+  /// both sides update it ("key_datagrams", a power of two from 2^11 to 2^26; §12.4).
+  std::optional<std::uint64_t> key_datagrams;
 };
 
 LIBCHAT_EXPORT std::string encode_accepted(const accepted_response& r);

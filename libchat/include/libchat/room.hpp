@@ -111,7 +111,7 @@ class LIBCHAT_EXPORT room {
     time_point told_rate_limited{};           // the last rate_limited notice, at most one a second
     time_point told_members{};                // the last members notice, at most one a second
   };
-  enum class removal : std::uint8_t { left, timed_out, unreachable, token_expired, key_limit };
+  enum class removal : std::uint8_t { left, timed_out, unreachable, token_expired };
 
   bool endpoint_taken(const peer_address& endpoint) const noexcept;
   datagram_outcome handle_message(std::size_t index, byte_view message, const peer_address& from, time_point now,

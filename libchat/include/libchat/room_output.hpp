@@ -21,7 +21,6 @@ struct room_event {
     timed_out,      ///< silent for longer than the inactivity timeout
     unreachable,    ///< the kernel reported the member's address unreachable too often
     token_expired,  ///< the token was never used within its lifetime
-    key_limit,      ///< the session's key is nearly used up: the member must join again
     roamed,         ///< an encrypted member's newest datagram came from another port of its IP
                     ///< (a NAT rebinding): `endpoint` is the new one, `previous` the old
     evicted,        ///< removed because the room closed or the server is stopping
@@ -48,7 +47,6 @@ constexpr std::string_view room_event_kind_name(room_event::kind k) noexcept {
     case kind::timed_out: return "timed_out";
     case kind::unreachable: return "unreachable";
     case kind::token_expired: return "token_expired";
-    case kind::key_limit: return "key_limit";
     case kind::roamed: return "roamed";
     case kind::evicted: return "evicted";
     case kind::closed: return "closed";

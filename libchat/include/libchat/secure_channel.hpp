@@ -1,6 +1,8 @@
 // The datagram crypto of one encrypted session: AES-256-GCM under one key per direction, the
 // 64-bit counter as the nonce, the clear header as associated data, and a replay window on the
-// receiving side. Keys come from a completed handshake (secure_handshake.hpp); a channel is never
+// receiving side. Every `key_datagrams` counters both sides move to the direction's next key
+// (k' = first half of HKDF(k, "", "libchat key update")), so no key seals more than that and a
+// session never has to end for a spent key (docs/protocol.md §12.4). Keys come from a completed handshake (secure_handshake.hpp); a channel is never
 // created from raw bytes outside libchat, so secrets stay in Crypto++'s SecByteBlock.
 //
 //   client → server:  RoomNameSize | TokenSize=8 | room | session id (8) | counter (8) | sealed message
@@ -25,9 +27,17 @@ namespace libchat {
 inline constexpr std::size_t session_id_bytes = 8;
 inline constexpr std::size_t counter_bytes = 8;
 inline constexpr std::size_t aead_tag_bytes = 16;
-/// Datagrams one key may seal before the session must be joined again: far below AES-GCM's
-/// safety limit for datagrams of at most 4 KiB (RFC 8446 §5.5 reasoning), and never a wrap.
-inline constexpr std::uint64_t max_datagrams_per_key = std::uint64_t{1} << 26;
+/// Datagrams one key seals before the key update, unless the completion says fewer: far below
+/// AES-GCM's safety limit for datagrams of at most 4 KiB (RFC 8446 §5.5 reasoning).
+inline constexpr std::uint64_t default_key_datagrams = std::uint64_t{1} << 26;
+/// The fewest a server may set (for tests of the key update): more than the replay window, so a
+/// counter still inside the window is at most one key behind the newest.
+inline constexpr std::uint64_t min_key_datagrams = std::uint64_t{1} << 11;
+static_assert(min_key_datagrams > replay_window::size);
+/// A key-update interval both sides can use: a power of two from min_ to default_key_datagrams.
+constexpr bool valid_key_datagrams(std::uint64_t n) noexcept {
+  return n >= min_key_datagrams && n <= default_key_datagrams && (n & (n - 1)) == 0;
+}
 
 enum class channel_role : std::uint8_t { client, server };
 
@@ -42,22 +52,28 @@ class LIBCHAT_EXPORT secure_channel {
   std::uint64_t session_id() const noexcept;
   /// Datagrams sealed so far (the next counter).
   std::uint64_t sent() const noexcept;
+  /// Counters per key: the key moves on at every multiple of this.
+  std::uint64_t key_datagrams() const noexcept;
+  /// Key updates so far: of the sending key, and of the receiving key (moved by the first
+  /// datagram under the next key that verified).
+  std::uint64_t send_key_updates() const noexcept;
+  std::uint64_t receive_key_updates() const noexcept;
   /// Datagrams that failed to open (bad tag) since the channel was made.
   std::uint64_t auth_failures() const noexcept;
 
   // Client side.
   /// Writes a sealed client datagram. Fails with oversize (over 4096 bytes or `out`),
-  /// malformed (room name size) or key_limit.
+  /// malformed (room name size) or key_limit (the 64-bit counter is used up: never in practice).
   boost::system::result<std::size_t> seal_client_datagram(std::string_view room, byte_view message,
                                                           mutable_byte_view out);
   /// Opens a server datagram into `out` (the plaintext server→client datagram). Fails with
-  /// malformed (too short), replay, or auth_failed.
+  /// malformed (too short), replay, auth_failed, or key_limit (a counter past the next key).
   boost::system::result<std::size_t> open_server_datagram(byte_view datagram, mutable_byte_view out);
 
   // Server side.
   /// Opens the sealed part of a client datagram: `header` is everything up to and including the
   /// session id, `sealed` is counter ‖ ciphertext ‖ tag. Writes the message into `out`. Fails
-  /// with malformed, replay, auth_failed or key_limit.
+  /// with malformed, replay, auth_failed or key_limit (a counter past the next key).
   boost::system::result<std::size_t> open_client_message(byte_view header, byte_view sealed, mutable_byte_view out);
   /// Whether the datagram open_client_message opened last (successfully) carried the highest
   /// counter so far: only such a datagram may move a member to a new port (roaming).
@@ -75,7 +91,7 @@ class LIBCHAT_EXPORT secure_channel {
 
 /// The two datagram keys of one server-side session, from a completed handshake: a small copyable
 /// handle (the secrets stay in one SecByteBlock-backed object) that makes the session's channel once
-/// the room has assigned its session id.
+/// the room has assigned its session id. `key_datagrams` is the interval the completion announced.
 class LIBCHAT_EXPORT session_keys {
  public:
   std::unique_ptr<secure_channel> make_channel(std::uint64_t session_id) const;

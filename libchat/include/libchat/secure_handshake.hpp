@@ -89,11 +89,13 @@ class LIBCHAT_EXPORT server_handshake {
   std::string seal_response(std::string_view json);
   /// The state-2 payload carrying `json`. Precondition: seal_response was called.
   std::string seal_completion(std::string_view json);
-  /// The session's datagram channel. Precondition: seal_response was called.
-  std::unique_ptr<secure_channel> channel(std::uint64_t session_id);
+  /// The session's datagram channel, its keys updated every `key_datagrams` counters (the value
+  /// the completion announces). Precondition: seal_response was called.
+  std::unique_ptr<secure_channel> channel(std::uint64_t session_id,
+                                          std::uint64_t key_datagrams = default_key_datagrams);
   /// The session's keys, to make its channel later (once the room assigned the session id) without
   /// holding on to this handshake. Precondition: seal_response was called.
-  session_keys keys() const;
+  session_keys keys(std::uint64_t key_datagrams = default_key_datagrams) const;
 
  private:
   struct impl;
@@ -117,8 +119,10 @@ class LIBCHAT_EXPORT client_handshake {
   boost::system::result<std::variant<accepted_response, error_response>> open_response(std::string_view payload);
   /// Opens a state-2 payload. Fails with bad_handshake.
   boost::system::result<std::variant<completion_response, error_response>> open_completion(std::string_view payload);
-  /// The session's datagram channel. Precondition: open_completion succeeded.
-  std::unique_ptr<secure_channel> channel(std::uint64_t session_id);
+  /// The session's datagram channel; `key_datagrams` is the completion's (default when absent).
+  /// Precondition: open_completion succeeded.
+  std::unique_ptr<secure_channel> channel(std::uint64_t session_id,
+                                          std::uint64_t key_datagrams = default_key_datagrams);
 
  private:
   struct impl;

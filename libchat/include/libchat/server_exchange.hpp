@@ -94,6 +94,9 @@ struct server_exchange_config {
   /// During a key rotation, the key the server will use next: announced in every sealed
   /// completion (never in plaintext ones, nor in operation 3's unauthenticated answer).
   std::optional<public_key> next_key;
+  /// Counters per datagram key before both sides update it (valid_key_datagrams); announced in
+  /// the sealed completion when not the default.
+  std::uint64_t key_datagrams = default_key_datagrams;
   // Only for the sentences of refusals; the limits themselves are the ledger's and the room's.
   std::size_t rooms_per_address = 16;
   std::size_t tokens_per_address = 256;
