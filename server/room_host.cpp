@@ -18,12 +18,14 @@ libchat::time_point now() { return std::chrono::steady_clock::now(); }
 // members gauge and the address index.
 class room_host::output final : public libchat::room_output {
  public:
-  explicit output(room_host& host) : host_(host) {}
+  /// `via`: the socket to send through (the one the causing datagram came in on, else the first).
+  output(room_host& host, udp_sender& via) : host_(host), via_(via) {}
+  explicit output(room_host& host) : output(host, host.services_.sender) {}
 
   ~output() { send_batch::local().flush(); }
 
   void send(const libchat::peer_address& to, libchat::byte_view datagram) override {
-    send_batch::local().add(host_.services_.sender, to, datagram);
+    send_batch::local().add(via_, to, datagram);
   }
 
   void on_event(const libchat::room_event& e) override {
@@ -82,6 +84,7 @@ class room_host::output final : public libchat::room_output {
 
  private:
   room_host& host_;
+  udp_sender& via_;
 };
 
 room_host::room_host(room_services& services, std::string name, std::optional<libchat::password_hash> password,
@@ -108,7 +111,7 @@ std::optional<libchat::errc> room_host::may_admit() {
 }
 
 void room_host::on_datagram(const datagram_slot& slot) {
-  output out(*this);
+  output out(*this, slot.via ? *slot.via : services_.sender);
   const auto outcome = room_.on_datagram(slot.decoded, slot.from, now(), out);
   services_.stats.outcome(outcome);
   // Most datagrams only push deadlines later; a first datagram or a close needs the timer's attention.

@@ -1,7 +1,10 @@
-// The only state shared across rooms: name → room, and member address → room (to route the
-// kernel's ICMP reports). Each behind its own shared_mutex, held only to look up, insert or erase,
-// never while sending.
+// The only state shared across rooms: name → room (sharded, name_table.hpp: read for every
+// datagram), and member address → room (to route the kernel's ICMP reports: written on joins,
+// leaves and roams, read per report). Locks are held only to look up, insert or erase, never
+// while sending.
 #pragma once
+
+#include "name_table.hpp"
 
 #include "libchat/address.hpp"
 #include "libchat/error.hpp"
@@ -36,17 +39,7 @@ class room_table {
   std::shared_ptr<room_host> find_endpoint(const libchat::peer_address& endpoint) const;
 
  private:
-  /// Room names are chosen by clients: the table hashes them with SipHash under a key drawn at
-  /// start-up, so that nobody can pick names that all land in one bucket (as WireGuard does for
-  /// its peer table).
-  struct name_hash {
-    using is_transparent = void;
-    name_hash();
-    std::size_t operator()(std::string_view s) const noexcept;
-    std::array<std::uint8_t, 16> key{};
-  };
-  mutable std::shared_mutex rooms_mutex_;
-  std::unordered_map<std::string, std::shared_ptr<room_host>, name_hash, std::equal_to<>> rooms_;
+  name_table<room_host> rooms_;
   mutable std::shared_mutex endpoints_mutex_;
   std::unordered_map<libchat::peer_address, std::weak_ptr<room_host>, libchat::peer_address_hash> endpoints_;
 };

@@ -34,7 +34,7 @@ udp_relay::udp_relay(asio::io_context& io, counters& stats, room_table& rooms, r
     open(*sockets_.back(), where, sockets > 1);
     where.port(sockets_.front()->local_endpoint().port());  // port 0: the others join the chosen one
   }
-  sender_.emplace(sockets_.front()->native_handle(), ipv6_, stats);
+  for (const auto& socket : sockets_) senders_.push_back(std::make_unique<udp_sender>(socket->native_handle(), ipv6_, stats));
   kernel_drops_seen_.assign(sockets_.size(), 0);
 }
 
@@ -75,13 +75,13 @@ void udp_relay::on_readable(socket_type& socket) {
   for (int i = 0; i < batches_per_wakeup; ++i) {
     if (receive_batch(socket, reports) < batch_size) break;  // the socket is drained
   }
-  // ICMP reports concern what the first socket sent, but the kernel files each one with the
-  // socket of the port's SO_REUSEPORT group that its address hash picks, which may be any of
-  // them: every socket drains its own error queue when it sees an error (a queue left full
-  // would also keep the socket readable, and the loop spinning). They are read after the
-  // datagrams that were already queued, so that a member who said leave and closed its socket
-  // has left before the report about its closed port is looked at.
-  const bool sender_saw_one = &socket == sockets_.front().get() && sender_->take_error_report();
+  // Each socket sends what its own datagrams cause, but the kernel files an ICMP report with the
+  // socket of the port's SO_REUSEPORT group that the member's address hash picks, which may be
+  // another: every socket drains its own error queue when it sees an error, on receiving or
+  // sending (a queue left full would also keep the socket readable, and the loop spinning).
+  // They are read after the datagrams that were already queued, so that a member who said leave
+  // and closed its socket has left before the report about its closed port is looked at.
+  const bool sender_saw_one = senders_[socket_index(socket)]->take_error_report();
   if (reports || sender_saw_one) read_error_queue(socket);
   wait(socket);
 }
@@ -125,8 +125,10 @@ std::size_t udp_relay::receive_batch(socket_type& socket, bool& reports) {
   // With IP_RECVERR, an ICMP report for an earlier send surfaces here as an error.
   if (reports_earlier_error(error)) reports = true;
   if (received > 0) count_kernel_drops(socket, messages[received - 1].msg_hdr);
+  udp_sender* via = senders_[socket_index(socket)].get();
   for (std::size_t i = 0; i < received; ++i) {
     datagram_slot* slot = slots[i];
+    slot->via = via;
     stats_.add(counter::received);
     const bool truncated = (messages[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
     slot->size = truncated ? slot->bytes.size() + 1 : messages[i].msg_len;

@@ -43,7 +43,8 @@ class udp_relay {
             const boost::asio::ip::udp::endpoint& bind, unsigned sockets, std::size_t socket_buffer);
 
   std::uint16_t port() const { return sockets_.front()->local_endpoint().port(); }
-  udp_sender& sender() noexcept { return *sender_; }
+  /// The first socket's sender: for what no received datagram caused (timers, handshakes).
+  udp_sender& sender() noexcept { return *senders_.front(); }
   std::uint64_t handler_heap_fallbacks() const noexcept { return memory_.handlers.fallbacks(); }
 
   void start();
@@ -67,7 +68,7 @@ class udp_relay {
   std::size_t socket_buffer_;
   std::vector<std::unique_ptr<socket_type>> sockets_;
   bool ipv6_;
-  std::optional<udp_sender> sender_;
+  std::vector<std::unique_ptr<udp_sender>> senders_;  // one per socket, same order
   relay_memory& memory_;
   std::vector<std::uint32_t> kernel_drops_seen_;  // SO_RXQ_OVFL's last value, per socket
 };

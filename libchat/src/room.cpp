@@ -96,13 +96,13 @@ boost::system::result<issued_token> room::admit(std::string_view username, const
   do {
     m.token = generate_token(*random_);
   } while (by_token_.contains(m.token.index));  // 2^-64 per try; cheap to rule out
-  if (encrypted) m.channel = make_channel(m.token.index);
+  if (encrypted) m.channel.emplace(std::move(*make_channel(m.token.index)));
   const bool host = members_.empty();
   if (host) {
     host_token_ = m.token.index;
     encrypted_ = encrypted;
   }
-  by_token_.emplace(m.token.index, static_cast<std::uint32_t>(members_.size()));
+  by_token_.push_back(m.token.index);
   members_.push_back(std::move(m));
   const member& added = members_.back();
   out.on_event({room_event::kind::admitted, name_, added.username, {}, {}, false, added.ip});
@@ -128,8 +128,8 @@ datagram_outcome room::on_datagram(const client_datagram& d, const peer_address&
   std::uint64_t id = 0;
   (void)load_big_endian(as_bytes(d.token), id);
   const auto found = by_token_.find(id);
-  if (found == by_token_.end() || !members_[found->second].channel) return datagram_outcome::drop(errc::bad_token);
-  const std::size_t index = found->second;
+  if (!found || !members_[*found].channel) return datagram_outcome::drop(errc::bad_token);
+  const std::size_t index = *found;
   member& m = members_[index];
   // The IP is the token's, always. A joined member's datagram from another port of it is opened
   // too: a NAT that rebinds the client's port must not cut it off (roaming, below).
@@ -170,8 +170,8 @@ datagram_outcome room::on_datagram(std::string_view token, byte_view message, co
   const auto parsed = parse_token(token);
   if (!parsed) return datagram_outcome::drop(errc::bad_token);
   const auto found = by_token_.find(parsed->index);
-  if (found == by_token_.end()) return datagram_outcome::drop(errc::bad_token);
-  const std::size_t index = found->second;
+  if (!found) return datagram_outcome::drop(errc::bad_token);
+  const std::size_t index = *found;
   member& m = members_[index];
   // An encrypted member's token never travels in clear, so a plaintext datagram bearing it is forged.
   if (m.channel || !same_secret(m.token, *parsed)) return datagram_outcome::drop(errc::bad_token);
@@ -329,11 +329,8 @@ void room::remove(std::size_t index, removal why, room_output& out) {
 }
 
 void room::erase_at(std::size_t index) {
-  by_token_.erase(members_[index].token.index);
-  if (index + 1 != members_.size()) {
-    members_[index] = std::move(members_.back());
-    by_token_[members_[index].token.index] = static_cast<std::uint32_t>(index);
-  }
+  by_token_.erase_swap(static_cast<std::uint32_t>(index));
+  if (index + 1 != members_.size()) members_[index] = std::move(members_.back());
   members_.pop_back();
 }
 

@@ -41,6 +41,8 @@ std::unique_ptr<secure_channel> channel_factory::make(channel_role role, std::ui
 
 secure_channel::secure_channel(std::unique_ptr<state> s) : state_(std::move(s)) {}
 secure_channel::~secure_channel() = default;
+secure_channel::secure_channel(secure_channel&&) noexcept = default;
+secure_channel& secure_channel::operator=(secure_channel&&) noexcept = default;
 
 channel_role secure_channel::role() const noexcept { return state_->role; }
 std::uint64_t secure_channel::session_id() const noexcept { return state_->session_id; }

@@ -11,6 +11,7 @@
 #include "libchat/room_output.hpp"
 #include "libchat/secure_channel.hpp"
 #include "libchat/token.hpp"
+#include "libchat/token_index.hpp"
 
 #include <boost/system/result.hpp>
 
@@ -20,7 +21,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace libchat {
@@ -106,7 +106,7 @@ class LIBCHAT_EXPORT room {
     time_point last_seen;   // issue time until joined
     unsigned unreachable = 0;                 // ICMP reports in a row ...
     time_point unreachable_since{};           // ... since the first of them
-    std::unique_ptr<secure_channel> channel;  // encrypted members only
+    std::optional<secure_channel> channel;    // encrypted members only; inline, one hop from here
     token_bucket chat;                        // limits.chat
     time_point told_rate_limited{};           // the last rate_limited notice, at most one a second
     time_point told_members{};                // the last members notice, at most one a second
@@ -143,7 +143,7 @@ class LIBCHAT_EXPORT room {
   room_limits limits_;
   random_source* random_;
   std::vector<member> members_;
-  std::unordered_map<std::uint64_t, std::uint32_t> by_token_;  // token index → position in members_
+  token_index by_token_;  // token index → position in members_
   std::uint64_t host_token_ = 0;
   token_bucket joins_;
   bool encrypted_ = false;

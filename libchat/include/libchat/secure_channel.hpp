@@ -46,6 +46,10 @@ class LIBCHAT_EXPORT secure_channel {
   ~secure_channel();
   secure_channel(const secure_channel&) = delete;
   secure_channel& operator=(const secure_channel&) = delete;
+  /// Movable, so that a room can hold its members' channels inline (one pointer less to chase
+  /// per datagram). A moved-from channel may only be destroyed or assigned to.
+  secure_channel(secure_channel&&) noexcept;
+  secure_channel& operator=(secure_channel&&) noexcept;
 
   channel_role role() const noexcept;
   /// The session id the server assigned (also the clear routing id in client datagrams).

@@ -1,0 +1,63 @@
+// The room table's core: names spread over shards, one hash per lookup, a cap that concurrent
+// inserts cannot overshoot, and erase only of the entry the caller holds.
+#include "name_table.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+using chat_server::name_table;
+
+namespace {
+struct entry {
+  int id = 0;
+};
+}  // namespace
+
+TEST_CASE("name table: find, insert once, erase only what one holds", "[server][name_table]") {
+  name_table<entry, 8> table;
+  auto a = std::make_shared<entry>(entry{1});
+  using result = name_table<entry, 8>::insert_result;
+  CHECK(table.insert("lobby", a, 10) == result::inserted);
+  CHECK(table.insert("lobby", std::make_shared<entry>(entry{2}), 10) == result::exists);
+  CHECK(table.find("lobby") == a);
+  CHECK(table.find("lobbY") == nullptr);
+  CHECK(table.find("") == nullptr);
+  // A new room that took the name meanwhile is not erased by the old one's owner.
+  table.erase("lobby", a.get());
+  auto b = std::make_shared<entry>(entry{3});
+  CHECK(table.insert("lobby", b, 10) == result::inserted);
+  table.erase("lobby", a.get());
+  CHECK(table.find("lobby") == b);
+  CHECK(table.size() == 1);
+  for (int i = 0; i < 500; ++i) REQUIRE(table.insert("room " + std::to_string(i), std::make_shared<entry>(entry{i}), 1000) == result::inserted);
+  CHECK(table.size() == 501);
+  CHECK(table.snapshot().size() == 501);
+  for (int i = 0; i < 500; ++i) REQUIRE(table.find("room " + std::to_string(i))->id == i);
+}
+
+TEST_CASE("name table: concurrent inserts never overshoot the cap", "[server][name_table]") {
+  name_table<entry> table;
+  constexpr std::size_t cap = 1000;
+  std::atomic<int> inserted{0}, full{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 600; ++i) {
+        switch (table.insert("t" + std::to_string(t) + "-" + std::to_string(i), std::make_shared<entry>(), cap)) {
+          case name_table<entry>::insert_result::inserted: ++inserted; break;
+          case name_table<entry>::insert_result::full: ++full; break;
+          case name_table<entry>::insert_result::exists: break;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(inserted == static_cast<int>(cap));
+  CHECK(full == 2400 - static_cast<int>(cap));
+  CHECK(table.size() == cap);
+  CHECK(table.snapshot().size() == cap);
+}
