@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Memory per member and per room with 100,000 members, plaintext and encrypted.
 #
-#   perf/memory.sh [members] [build dir]        # default 100000 members, build-perf/
+#   perf/memory.sh [members] [build dir] [small] # default 100000 members, build-perf/
+#
+# With "small", the encrypted cases are rooms of 2 and 10 instead (the 1:1 rooms that dominate a
+# real deployment, where the cost of a room weighs most), and the fit is between those two.
 #
 # One chat-server is started per case; several chat-bench processes attach to it (--connect), each
 # below this machine's limit of open files, and hold their members joined with keepalives while
@@ -15,6 +18,7 @@ cd "$(dirname "$0")/.."
 
 total=${1:-100000}
 build=${2:-build-perf}
+shape=${3:-default}
 server=$build/server/chat-server
 bench=$build/perf/chat-bench
 [[ -x $server && -x $bench ]] || { echo "memory: build $server and $bench first (perf/run-all.sh does)" >&2; exit 2; }
@@ -113,10 +117,15 @@ measure() {
 }
 
 echo "chat-server memory with $total members ($per_process per chat-bench process; RSS from /proc)"
-measure plain-10 10 0
-measure plain-100 100 0
-measure enc-10 10 1
-measure enc-100 100 1
+if [[ $shape == small ]]; then
+  measure enc-2 2 1
+  measure enc-10 10 1
+else
+  measure plain-10 10 0
+  measure plain-100 100 0
+  measure enc-10 10 1
+  measure enc-100 100 1
+fi
 mapfile -t results <"$tmp/results"
 
 printf '%-10s %8s %8s %10s %10s %14s\n' case rooms members "base MiB" "full MiB" "bytes/member"
@@ -134,5 +143,9 @@ fit() {
   per_member=$(echo "(($f2 - $b2) * 1024 - $r2 * $per_room) / $m2" | bc -l)
   printf '%-10s per room %8.0f bytes, per member %8.0f bytes\n' "$3" "$per_room" "$per_member"
 }
-fit "${results[0]}" "${results[1]}" plaintext
-fit "${results[2]}" "${results[3]}" encrypted
+if [[ $shape == small ]]; then
+  fit "${results[0]}" "${results[1]}" "encrypted, rooms of 2 and 10:"
+else
+  fit "${results[0]}" "${results[1]}" plaintext
+  fit "${results[2]}" "${results[3]}" encrypted
+fi

@@ -12,7 +12,7 @@
 
 namespace libchat {
 
-struct secure_channel::state {
+struct LIBCHAT_NO_EXPORT secure_channel::state {
   channel_role role;
   std::uint64_t session_id = 0;
   // Only the raw keys are kept per session; each datagram keys a per-thread cipher object
