@@ -4,6 +4,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <cryptopp/siphash.h>
+
+#include <array>
 #include <atomic>
 #include <string>
 #include <thread>
@@ -60,4 +63,25 @@ TEST_CASE("name table: concurrent inserts never overshoot the cap", "[server][na
   CHECK(full == 2400 - static_cast<int>(cap));
   CHECK(table.size() == cap);
   CHECK(table.snapshot().size() == cap);
+}
+
+TEST_CASE("name table: the keyed hash is SipHash-2-4", "[server][name_table]") {
+  // The reference vector of the SipHash paper (appendix A): key 00..0f, message 00..0e.
+  std::array<std::uint8_t, 16> key{};
+  for (std::size_t i = 0; i < key.size(); ++i) key[i] = static_cast<std::uint8_t>(i);
+  std::string message;
+  for (char c = 0; c < 15; ++c) message.push_back(c);
+  const chat_server::name_hasher hasher(key);
+  CHECK(hasher(message) == 0xa129ca6149be45e5ULL);
+  // And the same as Crypto++'s for every length up to 64 (every tail length, several words).
+  for (std::size_t n = 0; n <= 64; ++n) {
+    std::string text;
+    for (std::size_t i = 0; i < n; ++i) text.push_back(static_cast<char>(i * 37 + 11));
+    CryptoPP::SipHash<2, 4, false> reference(key.data(), static_cast<unsigned>(key.size()));
+    reference.Update(reinterpret_cast<const CryptoPP::byte*>(text.data()), text.size());
+    std::uint64_t expected = 0;
+    reference.TruncatedFinal(reinterpret_cast<CryptoPP::byte*>(&expected), sizeof expected);
+    INFO(n);
+    CHECK(hasher(text) == expected);
+  }
 }
