@@ -22,7 +22,7 @@ class room_host::output final : public libchat::room_output {
   output(room_host& host, udp_sender& via) : host_(host), via_(via) {}
   explicit output(room_host& host) : output(host, host.services_.sender) {}
 
-  ~output() { send_batch::local().flush_unless_held(); }
+  ~output() { send_batch::local().flush(); }
 
   void send(const libchat::peer_address& to, libchat::byte_view datagram) override {
     send_batch::local().add(via_, to, datagram);

@@ -1,9 +1,7 @@
-// Collects the datagrams room calls send (a message's fan-out, its notices) and hands them to the
-// kernel in one sendmmsg instead of one sendto each: on the relay's hot path the syscall, not the
-// copy, is what costs. One batch per thread, never shared. A room call flushes before it returns,
-// unless the thread holds the batch: the receive loop holds it while it hands one recvmmsg's
-// datagrams to their rooms (those whose strand is free run right there), so that a batch of 1:1
-// messages leaves in one sendmmsg rather than one each, as limit-relay does.
+// Collects the datagrams one room call sends (a message's fan-out, its notices) and hands them to
+// the kernel in one sendmmsg instead of one sendto each: on the relay's hot path the syscall,
+// not the copy, is what costs. One batch per thread; a room call runs on one thread and flushes
+// before it returns, so the batch is never shared.
 #pragma once
 
 #include "udp_sender.hpp"
@@ -30,33 +28,12 @@ class send_batch {
   void add(udp_sender& sender, const libchat::peer_address& to, libchat::byte_view datagram) noexcept;
   /// Sends what is queued.
   void flush() noexcept;
-  /// Flushes unless the thread holds the batch (end of a room call).
-  void flush_unless_held() noexcept {
-    if (!held_) flush();
-  }
-
-  /// Holds the batch for a scope: room calls on this thread leave their datagrams queued until
-  /// the scope ends, which flushes. The batch still flushes whenever it is full.
-  class hold {
-   public:
-    hold() : batch_(local()) { batch_.held_ = true; }
-    ~hold() {
-      batch_.held_ = false;
-      batch_.flush();
-    }
-    hold(const hold&) = delete;
-    hold& operator=(const hold&) = delete;
-
-   private:
-    send_batch& batch_;
-  };
 
  private:
   static constexpr std::size_t capacity = 64;
   static constexpr std::size_t max_bytes = libchat::sealed_server_size(libchat::max_server_datagram);
 
   udp_sender* sender_ = nullptr;
-  bool held_ = false;
   std::size_t count_ = 0;
   std::size_t copies_ = 0;
   std::array<mmsghdr, capacity> messages_{};

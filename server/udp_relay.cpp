@@ -3,7 +3,6 @@
 #include "net_address.hpp"
 #include "room_host.hpp"
 #include "room_table.hpp"
-#include "send_batch.hpp"
 
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/ip/v6_only.hpp>
@@ -74,8 +73,6 @@ void udp_relay::wait(socket_type& socket) {
 void udp_relay::on_readable(socket_type& socket) {
   bool reports = false;
   for (int i = 0; i < batches_per_wakeup; ++i) {
-    // What the batch's datagrams cause on this thread leaves together, at the end of the batch.
-    const send_batch::hold together;
     if (receive_batch(socket, reports) < batch_size) break;  // the socket is drained
   }
   // Each socket sends what its own datagrams cause, but the kernel files an ICMP report with the
