@@ -17,6 +17,15 @@ export const TCRP_SIZE_FIELD_BYTES = 29;
 export const CLIENT_MAX_TCRP_PAYLOAD = 65536;
 /** The session id of an encrypted session: 8 bytes (§12.3, §12.4). */
 export const SESSION_ID_BYTES = 8;
+/** Datagrams one key seals before the key update, unless the completion says fewer (§12.4). */
+export const DEFAULT_KEY_DATAGRAMS = 2 ** 26;
+/** The fewest a completion may say: more than the replay window, so a counter inside it is at most one key back. */
+export const MIN_KEY_DATAGRAMS = 2 ** 11;
+
+/** A key-update interval both sides can use: a power of two from 2^11 to 2^26. */
+export function isValidKeyDatagrams(n: number): boolean {
+  return Number.isInteger(n) && n >= MIN_KEY_DATAGRAMS && n <= DEFAULT_KEY_DATAGRAMS && (n & (n - 1)) === 0;
+}
 /** The port the reference server listens on by default (§9). */
 export const DEFAULT_PORT = 9000;
 

@@ -3,11 +3,10 @@
 
 import { HandshakeError, ProtocolError, type HandshakeErrorCode } from './errors';
 import { field, JsonSyntaxError, parseJsonObject, type JsonObject } from './json';
-import { MAX_PASSWORD_BYTES, MAX_TOKEN_BYTES, SESSION_ID_BYTES } from './limits';
+import { isValidKeyDatagrams, MAX_PASSWORD_BYTES, MAX_TOKEN_BYTES, SESSION_ID_BYTES } from './limits';
 import { checkName, describeNameProblem } from './names';
 import { decodeBase64Url } from './base64url';
 import { isSmallOrderKey, keyFingerprint, X25519_KEY_BYTES } from './noise';
-import { isValidKeyDatagrams } from './secure-channel';
 import { Operation, State, type OperationCode, type TcrpFrame } from './tcrp';
 import { decodeUtf8, encodeUtf8, isWellFormed, utf8Length } from './utf8';
 

@@ -12,21 +12,13 @@
 
 import type { DatagramCipher, OpenResult } from './crypto';
 import { SendError } from './errors';
-import { MAX_CLIENT_DATAGRAM, MAX_NAME_BYTES, SESSION_ID_BYTES } from './limits';
+import { DEFAULT_KEY_DATAGRAMS, isValidKeyDatagrams, MAX_CLIENT_DATAGRAM, MAX_NAME_BYTES, SESSION_ID_BYTES } from './limits';
 import { aeadOpen, aeadSeal, AEAD_TAG_BYTES, nextDatagramKey } from './noise';
 
 export const COUNTER_BYTES = 8;
-/** Datagrams one key seals before the key update, unless the completion says fewer (§12.4). */
-export const DEFAULT_KEY_DATAGRAMS = 2 ** 26;
-/** The fewest a completion may say: more than the replay window, so a counter inside it is at most one key back. */
-export const MIN_KEY_DATAGRAMS = 2 ** 11;
 /** Counters a session may use: exact in a JavaScript number; at any chat rate, never reached. */
 export const MAX_SESSION_DATAGRAMS = Number.MAX_SAFE_INTEGER;
 
-/** An interval both sides can use: a power of two from 2^11 to 2^26. */
-export function isValidKeyDatagrams(n: number): boolean {
-  return Number.isInteger(n) && n >= MIN_KEY_DATAGRAMS && n <= DEFAULT_KEY_DATAGRAMS && (n & (n - 1)) === 0;
-}
 /** What sealing adds to a client datagram besides its 2 size bytes and the room name. */
 export const SEALED_CLIENT_OVERHEAD = SESSION_ID_BYTES + COUNTER_BYTES + AEAD_TAG_BYTES;
 
