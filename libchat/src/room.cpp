@@ -96,7 +96,11 @@ boost::system::result<issued_token> room::admit(std::string_view username, const
   do {
     m.token = generate_token(*random_);
   } while (by_token_.contains(m.token.index));  // 2^-64 per try; cheap to rule out
-  if (encrypted) m.channel.emplace(std::move(*make_channel(m.token.index)));
+  if (encrypted) {
+    // A maker that gives no channel (tests of admission alone) leaves the member without one:
+    // its sealed datagrams are then refused as bad_token.
+    if (auto channel = make_channel(m.token.index)) m.channel.emplace(std::move(*channel));
+  }
   const bool host = members_.empty();
   if (host) {
     host_token_ = m.token.index;

@@ -70,7 +70,7 @@ TEST_CASE("a replayed sealed join is refused before the password is checked; the
   const auto join = sealed(w, join_op, "vault", "bob", "pw", w.wall_now);
 
   const auto first = w.run(join);
-  CHECK(first.step_line() == "read find_room write verify admit write-last close");
+  CHECK(first.step_line() == "read find_room write check verify admit write-last close");
   CHECK(first.outcome.what == outcome_kind::joined);
   CHECK(w.rooms["vault"]->member_count() == 2);
   const auto tracked = w.ledger.limits.tracked();
