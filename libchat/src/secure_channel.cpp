@@ -39,6 +39,11 @@ std::unique_ptr<secure_channel> channel_factory::make(channel_role role, std::ui
   return std::unique_ptr<secure_channel>(new secure_channel(std::move(s)));
 }
 
+void protocol_hkdf(byte_view salt, byte_view ikm, std::string_view info, mutable_byte_view out) {
+  CryptoPP::HKDF<CryptoPP::SHA256>().DeriveKey(out.data(), out.size(), ikm.data(), ikm.size(), salt.data(), salt.size(),
+                                               reinterpret_cast<const CryptoPP::byte*>(info.data()), info.size());
+}
+
 secure_channel::secure_channel(std::unique_ptr<state> s) : state_(std::move(s)) {}
 secure_channel::~secure_channel() = default;
 secure_channel::secure_channel(secure_channel&&) noexcept = default;
@@ -54,9 +59,7 @@ std::uint64_t secure_channel::send_key_updates() const noexcept {
   return state_->next_send == 0 ? 0 : (state_->next_send - 1) >> state_->key_shift;
 }
 std::uint64_t secure_channel::receive_key_updates() const noexcept { return state_->receive_epoch; }
-bool secure_channel::last_opened_newest() const noexcept {
-  return state_->last_opened_newest;
-}
+bool secure_channel::last_opened_newest() const noexcept { return state_->last_opened_newest; }
 
 namespace {
 
@@ -67,9 +70,7 @@ constexpr std::string_view key_update_label = "libchat key update";
 // handshake's split; the old key cannot be computed from the new one.
 void update_key(const session_key& key, session_key& next) {
   CryptoPP::FixedSizeSecBlock<CryptoPP::byte, 64> out;
-  CryptoPP::HKDF<CryptoPP::SHA256>().DeriveKey(out.data(), out.size(), nullptr, 0, key.data(), key.size(),
-                                               reinterpret_cast<const CryptoPP::byte*>(key_update_label.data()),
-                                               key_update_label.size());
+  protocol_hkdf(byte_view(key.data(), key.size()), {}, key_update_label, mutable_byte_view(out.data(), out.size()));
   std::memcpy(next.data(), out.data(), next.size());
 }
 

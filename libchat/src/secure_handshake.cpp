@@ -9,7 +9,6 @@
 
 #include <cryptopp/base64.h>
 #include <cryptopp/filters.h>
-#include <cryptopp/hkdf.h>
 #include <cryptopp/misc.h>
 #include <cryptopp/sha.h>
 #include <cryptopp/xed25519.h>
@@ -50,9 +49,8 @@ class transcript {
 
   void mix_key(const SecByteBlock& input) {
     SecByteBlock out(2 * hash_bytes);
-    CryptoPP::HKDF<CryptoPP::SHA256>().DeriveKey(out, out.size(), input, input.size(), ck_, ck_.size(),
-                                                 reinterpret_cast<const CryptoPP::byte*>(mix_label.data()),
-                                                 mix_label.size());
+    protocol_hkdf(byte_view(ck_.data(), ck_.size()), byte_view(input.data(), input.size()), mix_label,
+                  mutable_byte_view(out.data(), out.size()));
     ck_.Assign(out, hash_bytes);
     k_.Assign(out + hash_bytes, hash_bytes);
   }
@@ -88,9 +86,7 @@ class transcript {
   /// The two datagram keys: client → server, then server → client.
   std::pair<SecByteBlock, SecByteBlock> split() const {
     SecByteBlock out(2 * hash_bytes);
-    CryptoPP::HKDF<CryptoPP::SHA256>().DeriveKey(out, out.size(), nullptr, 0, ck_, ck_.size(),
-                                                 reinterpret_cast<const CryptoPP::byte*>(split_label.data()),
-                                                 split_label.size());
+    protocol_hkdf(byte_view(ck_.data(), ck_.size()), {}, split_label, mutable_byte_view(out.data(), out.size()));
     return {SecByteBlock(out, hash_bytes), SecByteBlock(out + hash_bytes, hash_bytes)};
   }
 

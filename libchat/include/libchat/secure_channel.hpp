@@ -2,8 +2,9 @@
 // 64-bit counter as the nonce, the clear header as associated data, and a replay window on the
 // receiving side. Every `key_datagrams` counters both sides move to the direction's next key
 // (k' = first half of HKDF(k, "", "libchat key update")), so no key seals more than that and a
-// session never has to end for a spent key (docs/protocol.md §12.4). Keys come from a completed handshake (secure_handshake.hpp); a channel is never
-// created from raw bytes outside libchat, so secrets stay in Crypto++'s SecByteBlock.
+// session never has to end for a spent key (docs/protocol.md §12.4). Keys come from a completed
+// handshake (secure_handshake.hpp); a channel is never created from raw bytes outside libchat, so
+// secrets stay in Crypto++'s SecByteBlock.
 //
 //   client → server:  RoomNameSize | TokenSize=8 | room | session id (8) | counter (8) | sealed message
 //   server → client:  counter (8) | sealed (SenderNameSize | sender | text)

@@ -56,4 +56,9 @@ class channel_factory {
 /// The 12-byte AES-GCM nonce for a counter: four zero bytes, then the counter big-endian.
 void make_nonce(std::uint64_t counter, std::uint8_t (&nonce)[12]) noexcept;
 
+/// The protocol's HKDF(salt, ikm, info) (docs/protocol.md §12.3): RFC 5869 with SHA-256, as many
+/// bytes as `out` holds (64: two 32-byte halves). The handshake's mix and split and the datagram
+/// keys' update are all this.
+void protocol_hkdf(byte_view salt, byte_view ikm, std::string_view info, mutable_byte_view out);
+
 }  // namespace libchat
