@@ -3,7 +3,12 @@
 #include "server_process.hpp"
 #include "wire_client.hpp"
 
+#include "libchat/control.hpp"
+
 #include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
 
 using namespace chat_test;
 using libchat::operation;
@@ -175,4 +180,41 @@ TEST_CASE("rooms do not hear each other", "[integration][relay]") {
   a2.udp->send("two", a2.token, "sneaking in");
   CHECK(b1.udp->silent(200ms));
   CHECK(server.settled_stats().at("bad_token") == 1);
+}
+
+TEST_CASE("a room that grows past the scanned size and shrinks back keeps finding every member",
+          "[integration][relay]") {
+  // Rooms of up to 16 find a member by scanning its ids; larger ones also hash them, and drop the
+  // hash at 8 (libchat/token_index.hpp). Both ways, over real sockets, every member is still found.
+  server_process server({"--join-rate", "0"});
+  std::vector<member> members;
+  for (int i = 0; i < 20; ++i) {
+    members.push_back(join_member(server.tcp_port(), server.udp_port(),
+                                  i == 0 ? operation::create_room : operation::join_room, "big", "m" + std::to_string(i)));
+  }
+  const auto drain = [](member& m) {
+    while (m.udp->receive(100ms)) {
+    }
+  };
+  const auto everyone_hears = [&](std::size_t from) {
+    members[from].say("from " + std::to_string(from));
+    for (std::size_t i = 0; i < members.size(); ++i) {
+      if (i == from) continue;
+      auto got = members[i].udp->receive_message();
+      REQUIRE(got);
+      CHECK(got->second == "from " + std::to_string(from));
+    }
+  };
+  for (auto& m : members) drain(m);
+  everyone_hears(19);  // 20 members: hashed
+  everyone_hears(3);
+  // 14 guests leave (never the host, m0): 6 are left, scanned again.
+  for (int i = 0; i < 14; ++i) {
+    members.back().say(libchat::encode_control(libchat::control_type::leave));
+    members.pop_back();
+  }
+  for (auto& m : members) drain(m);
+  everyone_hears(5);
+  everyone_hears(0);
+  check_accounting(server);
 }
