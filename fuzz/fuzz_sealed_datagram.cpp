@@ -64,8 +64,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto opened = s.client->open_server_datagram(datagram, out);
     FUZZ_CHECK(!opened, "a made-up server datagram opened: " + fuzz::hex(datagram));
     // key_limit: a counter more than one key update ahead (docs/protocol.md §12.4).
-    FUZZ_CHECK(fuzz::is_one_of(opened.error(), {errc::malformed, errc::oversize, errc::replay, errc::auth_failed,
-                                                errc::key_limit}),
+    FUZZ_CHECK(fuzz::is_one_of(opened.error(),
+                               {errc::malformed, errc::oversize, errc::replay, errc::auth_failed, errc::key_limit}),
                fuzz::ec_text(opened.error()));
   }
   return 0;

@@ -6,7 +6,9 @@
 
 namespace chat_server {
 
-std::shared_ptr<room_host> room_table::find(std::string_view name) const { return rooms_.find(name); }
+std::shared_ptr<room_host> room_table::find(std::string_view name) const {
+  return rooms_.find(name);
+}
 
 boost::system::error_code room_table::insert(const std::shared_ptr<room_host>& host, std::size_t max_rooms) {
   switch (rooms_.insert(std::string(host->name()), host, max_rooms)) {
@@ -17,11 +19,17 @@ boost::system::error_code room_table::insert(const std::shared_ptr<room_host>& h
   return {};
 }
 
-void room_table::erase(std::string_view name, const room_host* host) { rooms_.erase(name, host); }
+void room_table::erase(std::string_view name, const room_host* host) {
+  rooms_.erase(name, host);
+}
 
-std::size_t room_table::size() const { return rooms_.size(); }
+std::size_t room_table::size() const {
+  return rooms_.size();
+}
 
-std::vector<std::shared_ptr<room_host>> room_table::snapshot() const { return rooms_.snapshot(); }
+std::vector<std::shared_ptr<room_host>> room_table::snapshot() const {
+  return rooms_.snapshot();
+}
 
 void room_table::bind_endpoint(const libchat::peer_address& endpoint, const std::shared_ptr<room_host>& host) {
   std::unique_lock lock(endpoints_mutex_);

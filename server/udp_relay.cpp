@@ -34,7 +34,8 @@ udp_relay::udp_relay(asio::io_context& io, counters& stats, room_table& rooms, r
     open(*sockets_.back(), where, sockets > 1);
     where.port(sockets_.front()->local_endpoint().port());  // port 0: the others join the chosen one
   }
-  for (const auto& socket : sockets_) senders_.push_back(std::make_unique<udp_sender>(socket->native_handle(), ipv6_, stats));
+  for (const auto& socket : sockets_)
+    senders_.push_back(std::make_unique<udp_sender>(socket->native_handle(), ipv6_, stats));
   kernel_drops_seen_.assign(sockets_.size(), 0);
 }
 

@@ -147,7 +147,8 @@ boost::system::result<completion_response> parse_completion(std::string_view pay
   auto key_datagrams = object->integer_field("key_datagrams", 1, std::int64_t{1} << 62);
   if (!key_datagrams) return key_datagrams.error();
   if (*key_datagrams) {
-    if (!valid_key_datagrams(static_cast<std::uint64_t>(**key_datagrams))) return make_error_code(errc::wrong_field_type);
+    if (!valid_key_datagrams(static_cast<std::uint64_t>(**key_datagrams)))
+      return make_error_code(errc::wrong_field_type);
     r.key_datagrams = static_cast<std::uint64_t>(**key_datagrams);
   }
   r.created = **status == 201;

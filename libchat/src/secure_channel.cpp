@@ -53,12 +53,16 @@ channel_role secure_channel::role() const noexcept { return state_->role; }
 std::uint64_t secure_channel::session_id() const noexcept { return state_->session_id; }
 std::uint64_t secure_channel::sent() const noexcept { return state_->next_send; }
 std::uint64_t secure_channel::auth_failures() const noexcept { return state_->auth_failures; }
-std::uint64_t secure_channel::key_datagrams() const noexcept { return std::uint64_t{1} << state_->key_shift; }
+std::uint64_t secure_channel::key_datagrams() const noexcept {
+  return std::uint64_t{1} << state_->key_shift;
+}
 std::uint64_t secure_channel::send_key_updates() const noexcept {
   // The key in use is the one of the last counter sealed.
   return state_->next_send == 0 ? 0 : (state_->next_send - 1) >> state_->key_shift;
 }
-std::uint64_t secure_channel::receive_key_updates() const noexcept { return state_->receive_epoch; }
+std::uint64_t secure_channel::receive_key_updates() const noexcept {
+  return state_->receive_epoch;
+}
 bool secure_channel::last_opened_newest() const noexcept { return state_->last_opened_newest; }
 
 namespace {

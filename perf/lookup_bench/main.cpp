@@ -58,7 +58,8 @@ double nanoseconds_per_call(const std::vector<std::string>& names, unsigned thre
 template <std::size_t Shards>
 double nanoseconds_per_lookup(const std::vector<std::string>& names, unsigned threads, double seconds) {
   chat_server::name_table<room, Shards> table;
-  for (std::size_t i = 0; i < names.size(); ++i) table.insert(names[i], std::make_shared<room>(room{int(i)}), names.size());
+  for (std::size_t i = 0; i < names.size(); ++i)
+    table.insert(names[i], std::make_shared<room>(room{int(i)}), names.size());
   return nanoseconds_per_call(names, threads, seconds, [&](const std::string& name) -> std::uint64_t {
     auto found = table.find(name);
     if (!found) std::abort();  // every name is in the table
@@ -87,8 +88,10 @@ int main(int argc, char** argv) {
   std::size_t rooms = 2500;
   double seconds = 2;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--rooms") == 0) rooms = std::strtoul(argv[i + 1], nullptr, 10);
-    else if (std::strcmp(argv[i], "--seconds") == 0) seconds = std::strtod(argv[i + 1], nullptr);
+    if (std::strcmp(argv[i], "--rooms") == 0)
+      rooms = std::strtoul(argv[i + 1], nullptr, 10);
+    else if (std::strcmp(argv[i], "--seconds") == 0)
+      seconds = std::strtod(argv[i + 1], nullptr);
     else {
       std::fprintf(stderr, "usage: room-lookup-bench [--rooms N] [--seconds S]\n");
       return 2;
@@ -104,8 +107,8 @@ int main(int argc, char** argv) {
   const double sharded_1 = nanoseconds_per_lookup<32>(names, 1, seconds);
   const double sharded_2 = nanoseconds_per_lookup<32>(names, 2, seconds);
   std::printf("%-34s %10.1f %10.1f\n", "32 shards, hash once (after)", sharded_1, sharded_2);
-  std::printf("%-34s %10.1f %10.1f\n", "no lock, no refcount (the ceiling)", nanoseconds_unshared(names, 1, seconds, false),
-              nanoseconds_unshared(names, 2, seconds, false));
+  std::printf("%-34s %10.1f %10.1f\n", "no lock, no refcount (the ceiling)",
+              nanoseconds_unshared(names, 1, seconds, false), nanoseconds_unshared(names, 2, seconds, false));
   std::printf("%-34s %10.1f %10.1f\n", "the keyed hash alone", nanoseconds_unshared(names, 1, seconds, true),
               nanoseconds_unshared(names, 2, seconds, true));
   return 0;

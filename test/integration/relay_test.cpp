@@ -190,7 +190,8 @@ TEST_CASE("a room that grows past the scanned size and shrinks back keeps findin
   std::vector<member> members;
   for (int i = 0; i < 20; ++i) {
     members.push_back(join_member(server.tcp_port(), server.udp_port(),
-                                  i == 0 ? operation::create_room : operation::join_room, "big", "m" + std::to_string(i)));
+                                  i == 0 ? operation::create_room : operation::join_room, "big",
+                                  "m" + std::to_string(i)));
   }
   const auto drain = [](member& m) {
     while (m.udp->receive(100ms)) {

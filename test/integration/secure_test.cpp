@@ -220,7 +220,8 @@ TEST_CASE("an encrypted member whose port changes keeps chatting from the new on
   CHECK(s.at("received") == s.at("relayed") + s.at("keepalive") + s.at("control") + s.at("dropped"));
 }
 
-TEST_CASE("an encrypted room outlives many key updates: nobody is removed for a spent key", "[integration][secure][key_update]") {
+TEST_CASE("an encrypted room outlives many key updates: nobody is removed for a spent key",
+          "[integration][secure][key_update]") {
   // The smallest interval a server may set: each direction of each session updates its key
   // every 2048 datagrams; the test crosses it two and a half times in every direction.
   server_process server({"--key-datagrams", "2048", "--chat-rate", "100000", "--chat-burst", "100000"}, true);
@@ -258,7 +259,8 @@ TEST_CASE("an encrypted room outlives many key updates: nobody is removed for a 
   CHECK(s.at("received") == s.at("relayed") + s.at("keepalive") + s.at("control") + s.at("dropped"));
 }
 
-TEST_CASE("the server takes only a key-update interval that clients can use", "[integration][secure][key_update][config]") {
+TEST_CASE("the server takes only a key-update interval that clients can use",
+          "[integration][secure][key_update][config]") {
   for (const char* bad : {"1000", "1024", "134217728"}) {
     INFO(bad);
     CHECK_THROWS_WITH(server_process({"--key-datagrams", bad}, true),

@@ -15,7 +15,8 @@ namespace {
 constexpr std::uint64_t interval = min_key_datagrams;
 }
 
-TEST_CASE("key update: a session crosses several key updates both ways and every datagram opens", "[secure][key_update]") {
+TEST_CASE("key update: a session crosses several key updates both ways and every datagram opens",
+          "[secure][key_update]") {
   session_pair p(interval);
   REQUIRE(p.client_channel->key_datagrams() == interval);
   const std::uint64_t total = 3 * interval + 5;
@@ -23,7 +24,11 @@ TEST_CASE("key update: a session crosses several key updates both ways and every
   for (std::uint64_t i = 0; i < total; ++i) {
     const std::string text = "m" + std::to_string(i);
     if (p.server_opens(p.client_datagram(text)) == boost::system::result<std::string>(text)) ++client_to_server;
-    if (p.client_opens(p.server_datagram("\x01" "a" + text)) == boost::system::result<std::string>("\x01" "a" + text))
+    if (p.client_opens(p.server_datagram("\x01"
+                                         "a" +
+                                         text)) == boost::system::result<std::string>("\x01"
+                                                                                      "a" +
+                                                                                      text))
       ++server_to_client;
   }
   CHECK(client_to_server == total);
@@ -34,7 +39,8 @@ TEST_CASE("key update: a session crosses several key updates both ways and every
   CHECK(p.client_channel->receive_key_updates() == 3);
 }
 
-TEST_CASE("key update: datagrams reordered across an update open under the key they were sealed with", "[secure][key_update]") {
+TEST_CASE("key update: datagrams reordered across an update open under the key they were sealed with",
+          "[secure][key_update]") {
   session_pair p(interval);
   std::vector<std::vector<std::uint8_t>> sealed;
   for (std::uint64_t i = 0; i < interval + 20; ++i) sealed.push_back(p.client_datagram("x"));
@@ -61,7 +67,8 @@ TEST_CASE("key update: a key is never used across the boundary", "[secure][key_u
   CHECK_FALSE(std::equal(a.begin(), a.begin() + na, b.begin()));
 }
 
-TEST_CASE("key update: a counter more than one key ahead is refused until the key in between arrived", "[secure][key_update]") {
+TEST_CASE("key update: a counter more than one key ahead is refused until the key in between arrived",
+          "[secure][key_update]") {
   session_pair p(interval);
   std::vector<std::vector<std::uint8_t>> sealed;
   for (std::uint64_t i = 0; i <= 2 * interval; ++i) sealed.push_back(p.client_datagram("x"));
@@ -74,7 +81,8 @@ TEST_CASE("key update: a counter more than one key ahead is refused until the ke
   CHECK(p.server_opens(sealed[interval - 1]).error() == make_error_code(errc::replay));
 }
 
-TEST_CASE("key update: a forged datagram under the next key moves neither the key nor the window", "[secure][key_update]") {
+TEST_CASE("key update: a forged datagram under the next key moves neither the key nor the window",
+          "[secure][key_update]") {
   session_pair p(interval);
   std::vector<std::vector<std::uint8_t>> sealed;
   for (std::uint64_t i = 0; i <= interval; ++i) sealed.push_back(p.client_datagram("x"));
@@ -87,15 +95,16 @@ TEST_CASE("key update: a forged datagram under the next key moves neither the ke
   CHECK(p.server_channel->receive_key_updates() == 1);
 }
 
-TEST_CASE("key update: the completion's key_datagrams is a usable interval or the reply is refused", "[secure][key_update][handshake]") {
+TEST_CASE("key update: the completion's key_datagrams is a usable interval or the reply is refused",
+          "[secure][key_update][handshake]") {
   completion_response done{true, "t", 9000, true, 7};
   CHECK(encode_completion(done).find("key_datagrams") == std::string::npos);
   CHECK_FALSE(parse_completion(encode_completion(done)).value().key_datagrams);
   done.key_datagrams = 4096;
   CHECK(parse_completion(encode_completion(done)).value().key_datagrams == 4096u);
   for (const char* bad : {"0", "1000", "1024", "3000", "134217728", "-2048", "\"2048\"", "2048.5"}) {
-    const std::string json = std::string(R"({"status":201,"token":"t","udp_port":9000,"host":true,"key_datagrams":)") +
-                             bad + "}";
+    const std::string json =
+        std::string(R"({"status":201,"token":"t","udp_port":9000,"host":true,"key_datagrams":)") + bad + "}";
     INFO(json);
     CHECK_FALSE(parse_completion(json).has_value());
   }

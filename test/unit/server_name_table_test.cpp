@@ -36,7 +36,8 @@ TEST_CASE("name table: find, insert once, erase only what one holds", "[server][
   table.erase("lobby", a.get());
   CHECK(table.find("lobby") == b);
   CHECK(table.size() == 1);
-  for (int i = 0; i < 500; ++i) REQUIRE(table.insert("room " + std::to_string(i), std::make_shared<entry>(entry{i}), 1000) == result::inserted);
+  for (int i = 0; i < 500; ++i)
+    REQUIRE(table.insert("room " + std::to_string(i), std::make_shared<entry>(entry{i}), 1000) == result::inserted);
   CHECK(table.size() == 501);
   CHECK(table.snapshot().size() == 501);
   for (int i = 0; i < 500; ++i) REQUIRE(table.find("room " + std::to_string(i))->id == i);

@@ -33,7 +33,7 @@ class LIBCHAT_EXPORT token_index {
   bool hashed() const noexcept { return !positions_.empty(); }
 
  private:
-  std::vector<std::uint64_t> ids_;                            // ids_[position] = token index
+  std::vector<std::uint64_t> ids_;                              // ids_[position] = token index
   std::unordered_map<std::uint64_t, std::uint32_t> positions_;  // only while the room is large
 };
 
