@@ -75,7 +75,11 @@ class exchange {
     libchat::exchange_grant& granted = *x.grant();
     session_grant grant;
     grant.token = std::move(granted.token);
-    grant.udp_endpoint = asio::ip::udp::endpoint(peer_.address(), granted.udp_port);
+    // Cluster mode: the room lives on another node, whose address the completion names (parsed
+    // and checked as an IP address by libchat already).
+    auto udp_address = peer_.address();
+    if (granted.udp_host) udp_address = asio::ip::make_address(*granted.udp_host);
+    grant.udp_endpoint = asio::ip::udp::endpoint(udp_address, granted.udp_port);
     grant.host = granted.host;
     grant.created = granted.created;
     grant.channel = std::move(granted.channel);

@@ -36,7 +36,7 @@ struct handshake_request {
 };
 
 /// What a successful handshake grants: a token for the room, and where to send datagrams (the
-/// address the TCP connection reached, with the completion's udp_port).
+/// completion's udp_host, or else the address the TCP connection reached, with its udp_port).
 struct session_grant {
   std::string token;  ///< what plaintext datagrams carry (an encrypted session sends its id instead)
   boost::asio::ip::udp::endpoint udp_endpoint;

@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
   libcrypto++-dev catch2 libspdlog-dev libncurses-dev
+  libnats-dev
 )
 # scripts/package.sh, and the tests labelled "package": help2man writes the man pages from
 # --help, dpkg-dev (dpkg-shlibdeps) and file let CPack compute the .debs' Depends, and systemd
@@ -20,7 +21,8 @@ for flag in "$@"; do
       # The test suite drives the terminal client through tmux; the desktop client's UI tests
       # (desktop/) drive Debian's Chromium headless through playwright-core; ctest's package
       # tests build the .debs; the perf smoke test draws its plots.
-      packages+=(tmux chromium "${package_tools[@]}" "${plot_tools[@]}")
+      # The tests labelled "cluster" start their own nats-server (JetStream) on loopback.
+      packages+=(tmux chromium nats-server "${package_tools[@]}" "${plot_tools[@]}")
       ;;
     --fuzz)
       # fuzz/smoke.sh: clang-14 with libFuzzer and the sanitizer runtimes (libclang-rt-14-dev is

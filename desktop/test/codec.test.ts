@@ -127,6 +127,17 @@ describe('TCRP replies', () => {
     const plain = reply(1, 2, 'lobby', '{"status":201,"token":"abc","udp_port":9000,"host":true}');
     assert.equal(plain.kind === 'completion' && plain.completion.keyDatagrams, undefined);
   });
+  test('udp_host: an IP address is taken, anything else (a name, a port, brackets) is malformed', () => {
+    const completion = (value: string) => reply(1, 2, 'lobby', `{"status":201,"token":"abc","udp_port":9000,"host":true,"udp_host":${value}}`);
+    for (const good of ['127.0.0.2', '10.1.2.3', '2001:db8::7', '::1', '::ffff:192.0.2.1', '1:2:3:4:5:6:7:8']) {
+      const r = completion(JSON.stringify(good));
+      assert.equal(r.kind === 'completion' && r.completion.udpHost, good, good);
+    }
+    for (const bad of ['"chat.example.com"', '""', '"127.0.0.1:9000"', '"[::1]"', '"1.2.3"', '"1.2.3.256"', '"01.2.3.4"', '"fe80::1%eth0"', '"1::2::3"', '"1:2:3:4:5:6:7:8:9"', '7', 'null'])
+      assert.throws(() => completion(bad), malformed, bad);
+    const plain = reply(1, 2, 'lobby', '{"status":201,"token":"abc","udp_port":9000,"host":true}');
+    assert.equal(plain.kind === 'completion' && plain.completion.udpHost, undefined);
+  });
   test('unknown keys are ignored', () => {
     const r = reply(1, 2, 'lobby', '{"status":201,"token":"abc","udp_port":9000,"host":true,"future":{"x":[1]}}');
     assert.equal(r.kind, 'completion');

@@ -1,5 +1,7 @@
 #include "libchat/address.hpp"
 
+#include <arpa/inet.h>
+
 #include <cstdio>
 
 namespace libchat {
@@ -16,6 +18,18 @@ ip_address ip_address::from_v6(const std::array<std::uint8_t, 16>& v6) noexcept 
   ip_address a;
   a.bytes = v6;
   return a;
+}
+
+std::optional<ip_address> ip_address::parse(std::string_view text) noexcept {
+  // inet_pton wants a terminated string; the longest textual IPv6 address is 45 characters.
+  if (text.empty() || text.size() > 45) return std::nullopt;
+  char buffer[46] = {};
+  text.copy(buffer, text.size());
+  std::array<std::uint8_t, 4> v4{};
+  if (inet_pton(AF_INET, buffer, v4.data()) == 1) return from_v4(v4);
+  std::array<std::uint8_t, 16> v6{};
+  if (inet_pton(AF_INET6, buffer, v6.data()) == 1) return from_v6(v6);
+  return std::nullopt;
 }
 
 bool ip_address::is_v4() const noexcept {

@@ -153,6 +153,7 @@ client_action client_exchange::on_completion() {
   }
   grant.token = completion.token;
   grant.udp_port = completion.udp_port;
+  grant.udp_host = completion.udp_host;
   grant.host = completion.host;
   grant.created = completion.created;
   grant_ = std::move(grant);

@@ -2,6 +2,7 @@
 
 #include "detail/base64url.hpp"
 #include "detail/flat_json.hpp"
+#include "libchat/address.hpp"
 #include "libchat/limits.hpp"
 #include "libchat/secure_handshake.hpp"
 #include "libchat/utf8.hpp"
@@ -79,6 +80,7 @@ std::string encode_completion(const completion_response& r) {
     o["next_fingerprint"] = key_fingerprint(*r.next_key);
   }
   if (r.key_datagrams) o["key_datagrams"] = *r.key_datagrams;
+  if (r.udp_host) o["udp_host"] = *r.udp_host;
   return json::serialize(o);
 }
 
@@ -151,6 +153,14 @@ boost::system::result<completion_response> parse_completion(std::string_view pay
       return make_error_code(errc::wrong_field_type);
     r.key_datagrams = static_cast<std::uint64_t>(**key_datagrams);
   }
+  // Where to send datagrams, in cluster mode: an address, never a name to resolve, so that a
+  // completion cannot make a client look anything up.
+  auto udp_host = object->string_field("udp_host");
+  if (!udp_host) return udp_host.error();
+  if (*udp_host) {
+    if (!valid_udp_host(**udp_host)) return make_error_code(errc::wrong_field_type);
+    r.udp_host = std::string(**udp_host);
+  }
   r.created = **status == 201;
   r.token = std::string(t);
   r.udp_port = static_cast<std::uint16_t>(**port);
@@ -166,5 +176,7 @@ boost::system::result<std::variant<completion_response, error_response>> parse_f
   if (response && std::holds_alternative<error_response>(*response)) return std::get<error_response>(*response);
   return completion.error();
 }
+
+bool valid_udp_host(std::string_view text) noexcept { return ip_address::parse(text).has_value(); }
 
 }  // namespace libchat

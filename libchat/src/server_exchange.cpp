@@ -234,6 +234,7 @@ server_action server_exchange::on_admitted(const boost::system::result<issued_to
   holds_token_ = false;
   holds_room_ = false;
   completion_response done{is_create(), issued->token, config_.udp_port, issued->host, std::nullopt, std::nullopt};
+  if (!config_.udp_host.empty()) done.udp_host = config_.udp_host;
   if (secure_) {
     done.session = issued->session;
     // Only inside the sealed completion: the current key vouches for the next one.

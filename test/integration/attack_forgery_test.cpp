@@ -278,10 +278,15 @@ TEST_CASE("attack: forged sealed datagrams remove nobody and close no room", "[i
   CHECK(delta(after_burst, before, "received") == burst);
   CHECK(delta(after_burst, before, "auth_failed") == burst);
   CHECK(delta(after, after_burst, "received") == more);
-  // Every one is dropped. Nearly all fail their tag; a slow (sanitized) server saw a few dozen of
-  // 20,000 dropped for another reason first (their random counters can repeat), which is as good.
+  // Every one is dropped, each for a reason a forgery can meet: most fail their tag; a loaded
+  // (sanitized) server drops some before the tag, over the member's budget or with no free buffer,
+  // and random counters can repeat. None is dropped for a reason that would mean it was mistaken
+  // for something else (an address mismatch, say).
   CHECK(delta(after, after_burst, "dropped") == more);
-  CHECK(delta(after, after_burst, "auth_failed") >= more * 99 / 100);
+  CHECK(delta(after, after_burst, "auth_failed") + delta(after, after_burst, "rate_limited") +
+            delta(after, after_burst, "overloaded") + delta(after, after_burst, "replay") ==
+        more);
+  CHECK(delta(after, after_burst, "auth_failed") > 0);
   CHECK(delta(after, before, "sent") == 0);
   CHECK(host_silent);
   CHECK(guest_silent);

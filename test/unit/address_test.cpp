@@ -21,6 +21,17 @@ TEST_CASE("IPv4 addresses are stored IPv4-mapped and compare equal to their mapp
   CHECK(loopback6.to_string() == "0:0:0:0:0:0:0:1");
 }
 
+TEST_CASE("ip_address::parse reads textual IPv4 and IPv6 addresses and nothing else", "[address]") {
+  CHECK(ip_address::parse("127.0.0.1") == ip_address::from_v4({127, 0, 0, 1}));
+  CHECK(ip_address::parse("::ffff:127.0.0.1") == ip_address::from_v4({127, 0, 0, 1}));  // the same host
+  CHECK(ip_address::parse("2001:db8::abcd") ==
+        ip_address::from_v6({0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xab, 0xcd}));
+  for (const char* bad : {"", "localhost", "127.0.0.1:80", "[::1]", "1.2.3", "1.2.3.4.5", "01.2.3.4", "::1%lo",
+                          "1:2:3:4:5:6:7:8:9", "0000:0000:0000:0000:0000:0000:255.255.255.255.1"})
+    CHECK_FALSE(ip_address::parse(bad));
+  CHECK_FALSE(ip_address::parse(std::string(100, '1')));
+}
+
 TEST_CASE("peer addresses print with their port and hash by address and port", "[address]") {
   const peer_address a{ip_address::from_v4({127, 0, 0, 1}), 4000};
   const peer_address b{ip_address::from_v6({0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xab, 0xcd}), 65535};

@@ -305,6 +305,25 @@ TEST_CASE("a completion's next key: written with its fingerprint, read only when
   CHECK_FALSE(parse_completion(base + R"("host":false})")->next_key);
 }
 
+TEST_CASE("a completion's udp_host: an IP address where the room's node takes datagrams", "[handshake][cluster]") {
+  completion_response c{false, "abc", 9000, false, std::nullopt, std::nullopt};
+  CHECK(encode_completion(c).find("udp_host") == std::string::npos);  // single node: absent
+  CHECK_FALSE(parse_completion(encode_completion(c))->udp_host);
+  for (const std::string host : {"127.0.0.2", "10.1.2.3", "2001:db8::7", "::1", "::ffff:192.0.2.1"}) {
+    c.udp_host = host;
+    const auto r = parse_completion(encode_completion(c));
+    REQUIRE(r.has_value());
+    CHECK(r->udp_host == host);
+  }
+  // Only an address: never a name the client would have to resolve, nor a port or brackets.
+  const std::string base = R"({"status":200,"token":"abc","udp_port":9000,"host":false,"udp_host":)";
+  for (const std::string bad : {R"("chat.example.com")", R"("")", R"("127.0.0.1:9000")", R"("[::1]")", R"("1.2.3")",
+                                R"("1.2.3.256")", R"("fe80::1%eth0")", "7", "null", R"(["10.0.0.1"])"})
+    CHECK_FALSE(parse_completion(base + bad + "}").has_value());
+  CHECK(valid_udp_host("192.0.2.1"));
+  CHECK_FALSE(valid_udp_host("localhost"));
+}
+
 TEST_CASE("parse_completion rejects a missing token, a bad port and an unprintable token", "[handshake]") {
   struct reject_case {
     const char* name;

@@ -6,6 +6,7 @@ import { field, JsonSyntaxError, parseJsonObject, type JsonObject } from './json
 import { isValidKeyDatagrams, MAX_PASSWORD_BYTES, MAX_TOKEN_BYTES, SESSION_ID_BYTES } from './limits';
 import { checkName, describeNameProblem } from './names';
 import { decodeBase64Url } from './base64url';
+import { ipFamily } from './ip-address';
 import { isSmallOrderKey, keyFingerprint, X25519_KEY_BYTES } from './noise';
 import { Operation, State, type OperationCode, type TcrpFrame } from './tcrp';
 import { decodeUtf8, encodeUtf8, isWellFormed, utf8Length } from './utf8';
@@ -37,6 +38,11 @@ export interface Completion {
    * sealed completion; the encrypted SessionCrypto is the one that acts on it.
    */
   nextKey?: Uint8Array;
+  /**
+   * Cluster mode (§4.4): the address of the node that holds the room, where datagrams go. Absent:
+   * the address the TCP connection reached.
+   */
+  udpHost?: string;
   /** Encrypted sessions, when not 2^26: counters per datagram key before the key update (§12.4). */
   keyDatagrams?: number;
 }
@@ -183,6 +189,14 @@ export function decodeReply(frame: TcrpFrame, request: HandshakeRequest, expectS
       throw new ProtocolError('malformed', 'the completion\'s "key_datagrams" is not a power of two from 2048 to 67108864');
     }
     completion.keyDatagrams = keyDatagrams;
+  }
+  const udpHost = field(payload, 'udp_host');
+  if (udpHost !== undefined) {
+    // An address, never a name to look up: a completion cannot make the client resolve anything.
+    if (typeof udpHost !== 'string' || ipFamily(udpHost) === undefined) {
+      throw new ProtocolError('malformed', 'the completion\'s "udp_host" is not an IP address');
+    }
+    completion.udpHost = udpHost;
   }
   return { kind: 'completion', completion };
 }

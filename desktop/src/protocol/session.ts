@@ -10,6 +10,7 @@ import { Emitter } from './emitter';
 import { HandshakeError, ProtocolError, SendError } from './errors';
 import { serverId } from './fingerprint';
 import { runHandshake, type HandshakeOutcome } from './handshake';
+import { ipFamily } from './ip-address';
 import { maxTextBytesFor } from './limits';
 import { checkRequest, type HandshakeRequest } from './payloads';
 import { Operation } from './tcrp';
@@ -386,7 +387,10 @@ export async function openChatSession(options: ConnectOptions): Promise<ChatSess
   const cipher = handshake.datagramCipher(completion);
   let channel: DatagramChannel;
   try {
-    channel = await transport.openDatagramChannel(tcp.remoteAddress, tcp.family, completion.udpPort);
+    // Cluster mode: the room's node, which the completion names; otherwise the server we reached.
+    const udpAddress = completion.udpHost ?? tcp.remoteAddress;
+    const udpFamily = completion.udpHost !== undefined ? (ipFamily(completion.udpHost) ?? tcp.family) : tcp.family;
+    channel = await transport.openDatagramChannel(udpAddress, udpFamily, completion.udpPort);
   } catch (e) {
     cipher.dispose();
     throw new HandshakeError('connect_failed', `Could not open a UDP socket for the chat: ${e instanceof Error ? e.message : String(e)}.`);

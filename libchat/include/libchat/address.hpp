@@ -10,7 +10,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace libchat {
 
@@ -19,6 +21,8 @@ struct LIBCHAT_EXPORT ip_address {
 
   static ip_address from_v4(std::array<std::uint8_t, 4> v4) noexcept;
   static ip_address from_v6(const std::array<std::uint8_t, 16>& v6) noexcept;
+  /// "192.0.2.1" or "2001:db8::1" (no brackets, no zone); nullopt for anything else.
+  static std::optional<ip_address> parse(std::string_view text) noexcept;
   bool is_v4() const noexcept;
   /// "127.0.0.1" or "::1".
   std::string to_string() const;

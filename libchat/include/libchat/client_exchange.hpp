@@ -60,6 +60,9 @@ struct client_exchange_config {
 struct exchange_grant {
   std::string token;  ///< what plaintext datagrams carry (an encrypted session sends its id instead)
   std::uint16_t udp_port = 0;
+  /// Cluster mode: the address of the node that holds the room, to send datagrams to. Absent: the
+  /// host the TCP connection reached.
+  std::optional<std::string> udp_host;
   bool host = false;
   bool created = false;
   /// Encrypted sessions: seals what the client sends, opens what it receives.

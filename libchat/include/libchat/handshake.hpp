@@ -65,7 +65,14 @@ struct completion_response {
   /// Encrypted sessions only, when not the default 2^26: the counters per datagram key before
   /// both sides update it ("key_datagrams", a power of two from 2^11 to 2^26; §12.4).
   std::optional<std::uint64_t> key_datagrams;
+  /// Cluster mode: the IP address (textual IPv4 or IPv6, no brackets) of the node that holds the
+  /// room, where the member sends its datagrams ("udp_host"). Absent: the TCP connection's host.
+  std::optional<std::string> udp_host;
 };
+
+/// True for what "udp_host" may hold: an IPv4 address in dotted-quad form or an IPv6 address in
+/// its textual form, without brackets or a zone.
+LIBCHAT_EXPORT bool valid_udp_host(std::string_view text) noexcept;
 
 LIBCHAT_EXPORT std::string encode_accepted(const accepted_response& r);
 LIBCHAT_EXPORT std::string encode_error(const error_response& r);

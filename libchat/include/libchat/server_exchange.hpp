@@ -91,6 +91,9 @@ struct server_exchange_config {
   std::size_t max_payload = 8192;  ///< OperationPayloadSize accepted in a request
   bool allow_plaintext = false;    ///< accept unencrypted requests (and create unencrypted rooms)
   std::uint16_t udp_port = 0;      ///< told to clients in the completion
+  /// Cluster mode: this node's advertised address, told to clients as "udp_host" (empty: absent,
+  /// the client sends to the host it reached over TCP).
+  std::string udp_host;
   /// During a key rotation, the key the server will use next: announced in every sealed
   /// completion (never in plaintext ones, nor in operation 3's unauthenticated answer).
   std::optional<public_key> next_key;
