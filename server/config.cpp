@@ -207,7 +207,7 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
        "Password hashes one room gets at once before --room-hash-rate applies.");
 
   po::options_description all;
-  all.add(general).add(network).add(limits).add(security).add(passwords);
+  all.add(general).add(network).add(limits).add(security).add(passwords).add(cluster::cluster_options());
 
   po::variables_map vm;
   try {
@@ -274,6 +274,8 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
     std::cerr << "chat-server: --log-level must be one of trace, debug, info, warn, error, critical, off\n";
     return {std::nullopt, 2};
   }
+
+  if (!cluster::read_cluster_options(vm, c.cluster)) return {std::nullopt, 2};
 
   const auto seconds = [&](const char* name) {
     return std::chrono::milliseconds(static_cast<long long>(vm[name].as<double>() * 1000.0));

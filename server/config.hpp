@@ -1,6 +1,7 @@
 // chat-server's settings: every flag, its default, and the parsing of flags and --config files.
 #pragma once
 
+#include "cluster/cluster_settings.hpp"
 #include "libchat/address_limits.hpp"
 #include "libchat/lobby.hpp"
 #include "libchat/password.hpp"
@@ -59,6 +60,8 @@ struct server_config {
   std::size_t socket_buffer = 4u << 20;  ///< SO_RCVBUF/SO_SNDBUF request; the kernel may cap it
   std::chrono::seconds stats_interval{60};
   std::string log_level = "info";
+  /// Cluster mode: set with --cluster (docs/cluster.md).
+  std::optional<cluster::settings> cluster;
 };
 
 /// What parse_command_line decided: run with a config, or exit at once with a code (after --help,

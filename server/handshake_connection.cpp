@@ -8,7 +8,6 @@
 #include "room_table.hpp"
 
 #include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -16,10 +15,10 @@ namespace chat_server {
 namespace asio = boost::asio;
 
 namespace {
-// After the last reply, how long the client may take to close its side before we drop the socket.
-constexpr std::chrono::milliseconds linger_time{1000};
 constexpr std::chrono::milliseconds busy_deadline{1000};
-constexpr std::size_t max_drained_bytes = 64u << 10;
+// A request is one frame of at most a 5-byte header, a 255-byte name and the payload: a client
+// that sends more than this before its request is parsed is refused by the exchange anyway.
+constexpr std::size_t max_forwarded_request = 64u << 10;
 
 bool refused(libchat::door how) { return how != libchat::door::open; }
 // The one wall-clock read of a handshake: what a sealed request's time is checked against.
@@ -28,29 +27,35 @@ libchat::wall_time wall_clock() {
 }
 }  // namespace
 
-handshake_connection::handshake_connection(handshake_services& services, asio::ip::tcp::socket socket,
+libchat::door door_for(handshake_services& services, const libchat::ip_address& ip) {
+  if (services.gauges.serving.load(std::memory_order_relaxed) >= services.settings.max_handshakes)
+    return libchat::door::server_busy;
+  if (services.gate.begin_handshake(ip) != libchat::address_limits::verdict::ok) return libchat::door::rate_limited;
+  return libchat::door::open;
+}
+
+handshake_connection::handshake_connection(handshake_services& services, std::shared_ptr<handshake_transport> transport,
                                            const libchat::ip_address& ip, libchat::door how)
     : services_(services),
-      socket_(std::move(socket)),
-      deadline_(socket_.get_executor()),
+      transport_(std::move(transport)),
+      deadline_(transport_->executor()),
       door_(how),
       ip_(ip),
+      peer_(transport_->peer()),
       exchange_(services.settings.exchange, services.key, services.gate, services.replays, ip, wall_clock(), how) {
   (refused(door_) ? services_.gauges.refusing : services_.gauges.serving).fetch_add(1, std::memory_order_relaxed);
-  boost::system::error_code ec;
-  const auto remote = socket_.remote_endpoint(ec);
-  peer_ = libchat::peer_address{ip_, ec ? std::uint16_t{0} : remote.port()}.to_string();
 }
 
 handshake_connection::~handshake_connection() {
   (refused(door_) ? services_.gauges.refusing : services_.gauges.serving).fetch_sub(1, std::memory_order_relaxed);
   if (!refused(door_)) services_.gate.end_handshake(ip_);
+  if (!forward_id_.empty() && services_.cluster) services_.cluster->cancel_forward(forward_id_);
 }
 
 void handshake_connection::start() {
   // One deadline for the whole request, from accept: a byte every few seconds does not extend it.
   arm_deadline(refused(door_) ? std::min(busy_deadline, services_.settings.timeout) : services_.settings.timeout);
-  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->execute(self->exchange_.start()); });
+  asio::post(transport_->executor(), [self = shared_from_this()] { self->execute(self->exchange_.start()); });
 }
 
 void handshake_connection::arm_deadline(std::chrono::milliseconds after) {
@@ -59,8 +64,8 @@ void handshake_connection::arm_deadline(std::chrono::milliseconds after) {
     if (ec) return;
     if (auto self = weak.lock()) {
       self->gone_->store(true, std::memory_order_relaxed);
-      boost::system::error_code ignored;
-      self->socket_.close(ignored);
+      self->transport_->abort();
+      self->held_while_forwarded_.reset();
       // No socket operation is pending while a hash waits: a job still queued is dropped and the
       // exchange ends here (one already running comes back, and finds the connection gone).
       if (self->hash_ticket_ != 0 && self->services_.hashes.cancel(self->hash_ticket_)) {
@@ -75,7 +80,7 @@ void handshake_connection::execute(const libchat::server_action& action) {
   using kind = libchat::server_action::kind;
   switch (action.what) {
     case kind::read: return read(action.buffer);
-    case kind::write: return write(action.bytes);
+    case kind::write: return write(action.bytes, action.last);
     case kind::find_room: return find_room(action.room);
     case kind::check_room: return check_room();
     case kind::hash_password: return hash_password(action.password, action.hash_budget);
@@ -89,34 +94,113 @@ void handshake_connection::execute(const libchat::server_action& action) {
 }
 
 void handshake_connection::read(libchat::mutable_byte_view into) {
-  socket_.async_read_some(asio::buffer(into.data(), into.size()),
-                          [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
-                            if (ec) {
-                              // Closed, reset, or the deadline fired: nobody is left to answer.
-                              if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor)
-                                self->services_.log.info("handshake from {}: no complete request within the deadline",
-                                                    self->peer_);
-                              return self->fail();
-                            }
-                            self->execute(self->exchange_.on_read(n));
-                          });
+  transport_->read_some(into, [self = shared_from_this(), into](const boost::system::error_code& ec, std::size_t n) {
+    if (ec) {
+      // Closed, reset, or the deadline fired: nobody is left to answer.
+      if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor)
+        self->services_.log.info("handshake from {}: no complete request within the deadline", self->peer_);
+      return self->fail();
+    }
+    // Cluster mode: kept, so that a join for a room on another node can be forwarded as it came.
+    if (self->services_.cluster && self->request_bytes_.size() + n <= max_forwarded_request)
+      self->request_bytes_.insert(self->request_bytes_.end(), into.data(), into.data() + n);
+    self->execute(self->exchange_.on_read(n));
+  });
 }
 
-void handshake_connection::write(libchat::byte_view bytes) {
-  asio::async_write(socket_, asio::buffer(bytes.data(), bytes.size()),
-                    [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
-                      if (ec) return self->fail();
-                      self->execute(self->exchange_.on_written());
-                    });
+void handshake_connection::write(libchat::byte_view bytes, bool last) {
+  transport_->write(bytes, last, [self = shared_from_this()](const boost::system::error_code& ec) {
+    if (ec) return self->fail();
+    self->execute(self->exchange_.on_written());
+  });
 }
 
 void handshake_connection::find_room(std::string_view name) {
+  auto* cluster = services_.cluster;
+  // Without the directory, no answer is safe: a name could end up held twice.
+  if (cluster && !cluster->ready()) return answer_lookup(false, true);
   room_ = services_.rooms.find(name);
+  if (room_ || !cluster) return answer_lookup(false, false);
+  cluster->find(std::string(name), [self = shared_from_this()](cluster::directory_answer answer) {
+    self->come_back([self, answer = std::move(answer)] { self->on_directory(answer); });
+  });
+}
+
+void handshake_connection::answer_lookup(bool found_elsewhere, bool unavailable) {
   libchat::room_lookup lookup;
-  lookup.found = room_ != nullptr;
+  lookup.found = room_ != nullptr || found_elsewhere;
   lookup.at_capacity = services_.rooms.size() >= services_.settings.max_rooms;
+  lookup.unavailable = unavailable;
   if (room_) lookup.password = room_->password();
   execute(exchange_.on_room_lookup(lookup));
+}
+
+void handshake_connection::on_directory(const cluster::directory_answer& answer) {
+  using kind = cluster::directory_answer::kind;
+  switch (answer.what) {
+    case kind::absent:
+    case kind::here: return answer_lookup(false, false);  // here but not in the table: being created, or closed
+    case kind::unavailable: return answer_lookup(false, true);
+    case kind::elsewhere:
+      // A create answers room_exists here; a join is the home node's to answer (and a join that
+      // was forwarded here already is not sent on again: that room closed meanwhile).
+      if (exchange_.operation() != static_cast<std::uint8_t>(libchat::operation::join_room))
+        return answer_lookup(true, false);
+      if (transport_->forwarded()) return answer_lookup(false, false);
+      return forward_to(answer.node);
+  }
+}
+
+void handshake_connection::forward_to(const std::string& node) {
+  auto weak = std::weak_ptr<handshake_connection>(shared_from_this());
+  forward_id_ = services_.cluster->forward(
+      node, request_bytes_, ip_, std::weak_ptr<cluster::forward_sink>(weak),
+      [self = shared_from_this(), node](cluster::forward_answer answer) {
+        self->come_back([self, node, answer] {
+          switch (answer) {
+            case cluster::forward_answer::accepted:
+              // The home node runs the exchange now: this one gives back what it holds here.
+              self->forwarded_ = true;
+              self->held_while_forwarded_ = self;
+              self->exchange_.on_failed();
+              self->services_.log.debug("handshake from {} for room '{}' forwarded to node '{}'", self->peer_,
+                                        self->exchange_.room(), node);
+              return self->write_forwarded();
+            case cluster::forward_answer::no_home: return self->answer_lookup(false, false);
+            case cluster::forward_answer::unavailable: return self->answer_lookup(false, true);
+          }
+        });
+      });
+}
+
+void handshake_connection::on_frame(std::vector<std::uint8_t> bytes, bool last) {
+  asio::post(transport_->executor(), [self = shared_from_this(), bytes = std::move(bytes), last]() mutable {
+    self->forwarded_frames_.emplace_back(std::move(bytes), last);
+    if (self->forwarded_) self->write_forwarded();
+  });
+}
+
+void handshake_connection::write_forwarded() {
+  if (writing_ || forwarded_frames_.empty() || gone_->load(std::memory_order_relaxed)) return;
+  auto& [bytes, last] = forwarded_frames_.front();
+  if (bytes.empty()) {  // the home node ended the exchange without a further answer
+    forward_id_.clear();
+    transport_->abort();
+    return held_while_forwarded_.reset();
+  }
+  writing_ = true;
+  transport_->write(libchat::byte_view(bytes.data(), bytes.size()), last,
+                    [self = shared_from_this(), last = last](const boost::system::error_code& ec) {
+                      self->writing_ = false;
+                      self->forwarded_frames_.pop_front();
+                      if (ec || last) {
+                        self->forward_id_.clear();
+                        self->held_while_forwarded_.reset();  // `self` holds it until this returns
+                      }
+                      if (ec) return self->transport_->abort();
+                      if (last) return self->close_gracefully();
+                      self->write_forwarded();
+                    });
 }
 
 void handshake_connection::check_room() {
@@ -161,8 +245,32 @@ void handshake_connection::submit_hash(double budget_left, std::function<void()>
 }
 
 void handshake_connection::create_room(const libchat::admission_request& request) {
+  if (!services_.cluster) return create_local(request, 0);
+  // Cluster mode: the name is claimed cluster-wide first (an atomic create in the directory), so
+  // two nodes cannot both create it; the request stays valid until the exchange is called again.
+  services_.cluster->claim(std::string(request.room), [self = shared_from_this(), &request,
+                                                        room = std::string(request.room)](cluster::claim_answer a) {
+    asio::post(self->transport_->executor(), [self, &request, room, a] {
+      if (self->gone_->load(std::memory_order_relaxed)) {
+        // The client is gone (the deadline): a name claimed for it is freed at once.
+        if (a.what == cluster::claim_answer::kind::claimed) self->services_.cluster->release(room, a.revision);
+        return self->fail();
+      }
+      switch (a.what) {
+        case cluster::claim_answer::kind::claimed: return self->create_local(request, a.revision);
+        case cluster::claim_answer::kind::exists:
+          return self->execute(self->exchange_.on_admitted(libchat::make_error_code(libchat::errc::room_exists)));
+        case cluster::claim_answer::kind::unavailable:
+          return self->execute(self->exchange_.on_admitted(libchat::make_error_code(libchat::errc::overloaded)));
+      }
+    });
+  });
+}
+
+void handshake_connection::create_local(const libchat::admission_request& request, std::uint64_t revision) {
   // The host's token is issued before anyone else can see the room, so the creator is the host.
   auto host = std::make_shared<room_host>(services_.new_rooms, std::string(request.room), *request.password, ip_);
+  host->set_directory_revision(revision);
   auto issued = host->admit(request.username, ip_, request.make_channel);
   boost::system::error_code inserted = issued ? boost::system::error_code{} : issued.error();
   if (issued) {
@@ -172,6 +280,7 @@ void handshake_connection::create_room(const libchat::admission_request& request
   if (inserted) {
     host->publish(false);  // never seen by anyone: the exchange still holds the reservations
     host->shutdown();      // nothing else holds it yet, so its strand is not needed
+    if (services_.cluster) services_.cluster->release(std::string(request.room), revision);
     return execute(exchange_.on_admitted(inserted));
   }
   execute(exchange_.on_admitted(issued));
@@ -186,7 +295,7 @@ void handshake_connection::admit(const libchat::admission_request& request) {
 }
 
 void handshake_connection::come_back(std::function<void()> f) {
-  asio::post(socket_.get_executor(), [self = shared_from_this(), f = std::move(f)] {
+  asio::post(transport_->executor(), [self = shared_from_this(), f = std::move(f)] {
     self->hash_ticket_ = 0;  // whatever comes back, no job of ours waits any more
     if (self->gone_->load(std::memory_order_relaxed)) return self->fail();
     f();
@@ -227,23 +336,10 @@ void handshake_connection::log_outcome() {
 }
 
 void handshake_connection::close_gracefully() {
-  // Shut down our side, then read until the client closes (bounded), so that a request body we
-  // never read does not turn our close into a reset that destroys the reply in flight.
-  boost::system::error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-  arm_deadline(linger_time);
-  drain();
-}
-
-void handshake_connection::drain() {
-  socket_.async_read_some(asio::buffer(discard_), [self = shared_from_this()](const boost::system::error_code& ec,
-                                                                              std::size_t n) {
-    self->drained_ += n;
-    if (!ec && self->drained_ < max_drained_bytes) return self->drain();
-    self->deadline_.cancel();
-    boost::system::error_code ignored;
-    self->socket_.close(ignored);
-  });
+  // The transport lingers (TCP: drains what the client still sends); this connection lives until
+  // it is closed, holding its place in the handshake limits.
+  deadline_.cancel();
+  transport_->finish([self = shared_from_this()] {});
 }
 
 }  // namespace chat_server

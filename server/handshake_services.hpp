@@ -15,6 +15,9 @@
 
 namespace chat_server {
 
+namespace cluster {
+class cluster_node;
+}
 class address_gate;
 class replay_gate;
 class handshake_stats;
@@ -47,6 +50,13 @@ struct handshake_services {
   handshake_gauges& gauges;
   handshake_stats& outcomes;
   spdlog::logger& log;
+  /// Cluster mode: the room directory and forwarding; null on a single server.
+  cluster::cluster_node* cluster = nullptr;
 };
+
+/// How a handshake from `ip` may be let in (the listener's and a forwarded request's rule): open,
+/// or only to be told server_busy (too many in progress) or rate_limited (the address's own
+/// limit). Open ones must end with gate.end_handshake, which the connection does.
+libchat::door door_for(handshake_services& services, const libchat::ip_address& ip);
 
 }  // namespace chat_server

@@ -3,6 +3,7 @@
 #include "datagram_slot.hpp"
 #include "address_gate.hpp"
 #include "room_table.hpp"
+#include "cluster/cluster_node.hpp"
 #include "send_batch.hpp"
 #include "udp_sender.hpp"
 
@@ -156,6 +157,8 @@ void room_host::remove_from_table() {
   if (removed_from_table_) return;
   removed_from_table_ = true;
   services_.rooms.erase(name_, this);
+  // The name is free cluster-wide too (unless a newer room of that name took its entry).
+  if (services_.cluster) services_.cluster->release(name_, directory_revision_);
 }
 
 void room_host::on_timer() {

@@ -35,6 +35,10 @@ class room_host : public std::enable_shared_from_this<room_host> {
   /// gives back its address's room and each member's token as they end; a room that never got
   /// into the table gives nothing back (its creator still holds the reservations).
   void publish(bool published) noexcept { published_.store(published, std::memory_order_relaxed); }
+  /// Cluster mode: the revision of the room's directory entry, which its close deletes (set before
+  /// the room is in the table).
+  void set_directory_revision(std::uint64_t revision) noexcept { directory_revision_ = revision; }
+  std::uint64_t directory_revision() const noexcept { return directory_revision_; }
   strand_type& strand() noexcept { return strand_; }
 
   // The rest runs on the strand only.
@@ -65,6 +69,7 @@ class room_host : public std::enable_shared_from_this<room_host> {
   std::optional<libchat::time_point> armed_for_;
   libchat::room room_;
   bool removed_from_table_ = false;
+  std::uint64_t directory_revision_ = 0;
   bool deadline_may_be_earlier_ = false;
 };
 

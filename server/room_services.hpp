@@ -14,6 +14,9 @@
 
 namespace chat_server {
 
+namespace cluster {
+class cluster_node;
+}
 class address_gate;
 class counters;
 class room_table;
@@ -28,6 +31,8 @@ struct room_services {
   spdlog::logger& log;
   room_table& rooms;
   address_gate& gate;
+  /// Cluster mode: where a closing room frees its name; null on a single server.
+  cluster::cluster_node* cluster = nullptr;
 };
 
 }  // namespace chat_server

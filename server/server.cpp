@@ -1,5 +1,7 @@
 #include "server.hpp"
 
+#include "cluster/forwarded_transport.hpp"
+#include "handshake_connection.hpp"
 #include "room_host.hpp"
 
 #include <boost/asio/ip/address.hpp>
@@ -62,12 +64,20 @@ server::server(const server_config& config, libchat::server_key key, std::option
   } catch (const boost::system::system_error& e) {
     throw startup_error("cannot open UDP " + where(config_.udp_port) + ": " + e.code().message());
   }
+  if (config_.cluster) {
+    try {
+      cluster_ = std::make_unique<cluster::cluster_node>(*config_.cluster, *log_);
+    } catch (const std::runtime_error& e) {
+      throw startup_error(e.what());
+    }
+  }
   room_services_.emplace(
-      room_services{io_, config_.room, relay_->sender(), stats_, members_, *log_, rooms_, gate_});
+      room_services{io_, config_.room, relay_->sender(), stats_, members_, *log_, rooms_, gate_, cluster_.get()});
   auto& exchange = handshake_settings_.exchange;
   exchange.max_payload = config_.max_payload;
   exchange.allow_plaintext = config_.allow_plaintext;
   exchange.udp_port = relay_->port();
+  if (config_.cluster) exchange.udp_host = config_.cluster->advertise;
   exchange.next_key = next_key;
   exchange.key_datagrams = config_.key_datagrams;
   exchange.rooms_per_address = config_.per_address.rooms;
@@ -79,7 +89,8 @@ server::server(const server_config& config, libchat::server_key key, std::option
   handshake_settings_.max_rooms = config_.max_rooms;
   handshake_settings_.password = config_.password;
   handshake_services_.emplace(handshake_services{handshake_settings_, key_, gate_, replays_, rooms_, hashes_,
-                                                 *room_services_, handshakes_, handshake_outcomes_, *log_});
+                                                 *room_services_, handshakes_, handshake_outcomes_, *log_,
+                                                 cluster_.get()});
   if (config_.lobby_port) {
     try {
       lobby_.emplace(io_, stats_, config_.lobby, asio::ip::udp::endpoint(address, *config_.lobby_port));
@@ -127,6 +138,20 @@ int server::run() {
                lobby_->port());
   }
 
+  if (cluster_) {
+    log_->info("cluster mode: node '{}' on NATS {}, datagrams at {}:{}, node timeout {} ms", config_.cluster->node,
+               config_.cluster->urls.front(), config_.cluster->advertise, relay_->port(),
+               config_.cluster->node_timeout.count());
+    try {
+      cluster_->start([this](std::vector<std::uint8_t> request, const libchat::ip_address& client,
+                             cluster::reply_function reply) {
+        serve_forwarded(std::move(request), client, std::move(reply));
+      });
+    } catch (const std::runtime_error& e) {
+      log_->critical("{}", e.what());
+      return 1;
+    }
+  }
   relay_->start();
   listener_->start(*handshake_services_, stopping_);
   if (lobby_) lobby_->start();
@@ -146,7 +171,11 @@ int server::run() {
   // Nothing runs any more: stop the password workers (their queued jobs hold handshake connections),
   // then drop the rooms and sockets while the io_context still exists.
   hashes_.stop();
-  for (const auto& host : rooms_.snapshot()) rooms_.erase(host->name(), host.get());
+  for (const auto& host : rooms_.snapshot()) {
+    rooms_.erase(host->name(), host.get());
+    if (cluster_) cluster_->release(host->name(), host->directory_revision());  // the names are free cluster-wide
+  }
+  if (cluster_) cluster_->stop();
   lobby_.reset();
   listener_.reset();
   metrics_.reset();
@@ -233,6 +262,18 @@ metrics_snapshot server::sample_metrics() const {
   s.handshakes_limit = config_.max_handshakes;
   s.hash_queue_limit = config_.hash_queue;
   return s;
+}
+
+void server::serve_forwarded(std::vector<std::uint8_t> request, const libchat::ip_address& client,
+                             cluster::reply_function reply) {
+  // From a NATS thread: onto the io_context, where the handshake limits are read and the
+  // connection lives like one accepted on TCP.
+  asio::post(io_, [this, request = std::move(request), client, reply = std::move(reply)]() mutable {
+    if (stopping_.load(std::memory_order_relaxed)) return reply({}, true);
+    const libchat::door how = door_for(*handshake_services_, client);
+    auto transport = std::make_shared<cluster::forwarded_transport>(io_, std::move(request), client, std::move(reply));
+    std::make_shared<handshake_connection>(*handshake_services_, std::move(transport), client, how)->start();
+  });
 }
 
 void server::log_stats() { log_->info("stats: {}", stats_.stats_line(current_gauges())); }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "address_gate.hpp"
+#include "cluster/cluster_node.hpp"
 #include "config.hpp"
 #include "counters.hpp"
 #include "handshake_services.hpp"
@@ -52,6 +53,9 @@ class server {
   /// Every counter and gauge, for a scrape of the metrics endpoint.
   metrics_snapshot sample_metrics() const;
   void begin_shutdown(int signal);
+  /// Cluster mode, on the home node: a request another node forwarded, run like a local connection.
+  void serve_forwarded(std::vector<std::uint8_t> request, const libchat::ip_address& client,
+                       cluster::reply_function reply);
   void finish_shutdown();
 
   server_config config_;
@@ -70,6 +74,8 @@ class server {
   std::atomic<bool> stopping_{false};
   std::optional<room_services> room_services_;
   std::optional<handshake_services> handshake_services_;
+  // Cluster mode. Stopped (its workers joined) before the io_context goes: they post into it.
+  std::unique_ptr<cluster::cluster_node> cluster_;
   // After everything a pending handler may touch (the gate, the gauges, the services, the table):
   // destroying the io_context destroys its pending handlers, such as a handshake connection still
   // lingering in its graceful close, whose destructor gives its place back to the gate.

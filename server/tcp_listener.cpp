@@ -4,6 +4,7 @@
 #include "handshake_connection.hpp"
 #include "handshake_stats.hpp"
 #include "net_address.hpp"
+#include "tcp_transport.hpp"
 
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
@@ -73,19 +74,15 @@ void tcp_listener::on_accept(const boost::system::error_code& ec, asio::ip::tcp:
   if (ec_remote) return accept();  // already gone
   const libchat::ip_address ip = to_ip(remote.address());
 
-  libchat::door how = libchat::door::open;
-  if (services_->gauges.serving.load(std::memory_order_relaxed) >= services_->settings.max_handshakes) {
-    how = libchat::door::server_busy;
-  } else if (services_->gate.begin_handshake(ip) != libchat::address_limits::verdict::ok) {
-    how = libchat::door::rate_limited;
-  }
+  const libchat::door how = door_for(*services_, ip);
   if (how != libchat::door::open &&
       services_->gauges.refusing.load(std::memory_order_relaxed) >= busy_cap(services_->settings.max_handshakes)) {
     boost::system::error_code ignored;
     socket.close(ignored);  // far over the limits: not even a reply
     services_->outcomes.unanswered();
   } else {
-    std::make_shared<handshake_connection>(*services_, std::move(socket), ip, how)->start();
+    std::make_shared<handshake_connection>(*services_, std::make_shared<tcp_transport>(std::move(socket), ip), ip, how)
+        ->start();
   }
   accept();
 }

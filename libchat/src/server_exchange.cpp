@@ -138,6 +138,7 @@ std::optional<refusal> server_exchange::check_freshness() {
 
 server_action server_exchange::on_room_lookup(const room_lookup& lookup) {
   found_ = lookup;
+  if (found_.unavailable) return refuse(refusal::cluster_unavailable, frame_state::response);
   if (is_create()) {
     if (found_.found) return refuse(refusal::room_exists, frame_state::response);
     if (found_.at_capacity) return refuse(refusal::max_rooms, frame_state::response);
@@ -247,6 +248,7 @@ server_action server_exchange::on_admitted(const boost::system::result<issued_to
 
 server_action server_exchange::map_admission_failure(errc e) {
   if (is_create()) {
+    if (e == errc::overloaded) return refuse(refusal::cluster_unavailable, frame_state::completion);
     return refuse(e == errc::room_limit ? refusal::max_rooms : refusal::created_meanwhile, frame_state::completion);
   }
   // A right password that still gets no token, because of who the client is or says it is, cost

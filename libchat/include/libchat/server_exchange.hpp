@@ -14,7 +14,8 @@
 //   check_room → x.on_room_checked(refusal)   // the room find_room found: would it admit now?
 //   hash_password → x.on_hashed(hash)         // a.password; nullopt when the workers are full
 //   verify_password → x.on_verified(right)    // a.password against *a.stored
-//   create_room / admit → x.on_admitted(r)    // *a.request
+//   create_room / admit → x.on_admitted(r)    // *a.request (create, cluster mode: errc::overloaded
+//                                             //   when the room directory could not be asked)
 //   close → done: x.outcome() says how it ended
 //
 // A sealed request is checked against the replay ledger as soon as it opened: untimed, outside
@@ -121,6 +122,9 @@ struct room_lookup {
   bool at_capacity = false;
   /// join: the room's password, if it has one.
   std::optional<password_hash> password;
+  /// Cluster mode: the room directory could not be asked (the node lost its NATS connection):
+  /// answer server_busy rather than guess, so that no name exists twice.
+  bool unavailable = false;
 };
 
 /// What create_room or admit asks of the room. Valid until the next call into the exchange.
@@ -210,6 +214,8 @@ class LIBCHAT_EXPORT server_exchange {
   const exchange_outcome& outcome() const noexcept { return outcome_; }
   /// The room name of the request, once read (for logs; echoed in every reply).
   std::string_view room() const noexcept { return room_; }
+  /// The request's operation (1 create, 2 join, 3 key), once read; 0 before.
+  std::uint8_t operation() const noexcept { return operation_; }
   /// The reply that went out last (its payload, before sealing), for tests and logs.
   std::string_view last_reply() const noexcept { return last_reply_; }
 
