@@ -56,7 +56,7 @@ cmake -S . -B "$build_dir-asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBUILD_SHARED
 cmake --build "$build_dir-asan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir "$build_dir-asan" --output-on-failure --timeout 600 -j "$jobs" -L 'unit|exchange|integration|attack|cli|fuzz|exports'
+  ctest --test-dir "$build_dir-asan" --output-on-failure --timeout 600 -j "$jobs" -L 'unit|exchange|integration|attack|cli|cluster|fuzz|exports'
 
 # More server threads than cores, so that strands really run in parallel. The test harness aborts
 # when a server's log holds a sanitizer report (test/integration/server_process.cpp).

@@ -342,7 +342,9 @@ void cluster_node::claim(std::string room, std::function<void(claim_answer)> don
 void cluster_node::release(std::string room, std::uint64_t revision) {
   if (revision == 0) return;
   asio::post(workers_, [this, room = std::move(room), revision] {
-    if (!delete_if(directory_key(room), revision))
+    // Without NATS it would only wait out its timeout (at shutdown, once per room): the entry is
+    // then freed when the others find this node dead.
+    if (!ready() || !delete_if(directory_key(room), revision))
       log_.debug("cluster: room '{}' was not removed from the directory (NATS down, or already gone)", room);
   });
 }

@@ -1,0 +1,284 @@
+// Cluster mode for real (issue 11): a nats-server with JetStream on loopback, three chat-server
+// nodes on 127.0.0.1, .2 and .3 sharing one key, and chat-client in --json mode talking to
+// whichever node the test picks, as users behind a round-robin name would.
+
+#include "client_process.hpp"
+#include "nats_process.hpp"
+#include "server_process.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace chat_test;
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+constexpr const char* node_timeout = "2";
+
+class test_cluster {
+ public:
+  explicit test_cluster(std::size_t nodes, std::vector<std::string> extra = {}) : extra_(std::move(extra)) {
+    char dir[] = "/tmp/chat-cluster-test-XXXXXX";
+    if (!::mkdtemp(dir)) throw std::runtime_error("mkdtemp failed");
+    directory_ = dir;
+    for (std::size_t i = 0; i < nodes; ++i) nodes_.push_back(start_node(i));
+  }
+  ~test_cluster() {
+    nodes_.clear();
+    std::error_code ignored;
+    std::filesystem::remove_all(directory_, ignored);
+  }
+
+  nats_process& nats() { return nats_; }
+  server_process& node(std::size_t i) { return *nodes_.at(i); }
+  /// "127.0.0.N:PORT" of node i (N = i + 1), as chat-client's --server takes it.
+  std::string address(std::size_t i) {
+    return "127.0.0." + std::to_string(i + 1) + ":" + std::to_string(node(i).tcp_port());
+  }
+  /// chat-client --json through node i; its known-servers file is the test's own.
+  std::unique_ptr<json_client> client(std::size_t i, std::vector<std::string> args) {
+    const bool plaintext = std::find(args.begin(), args.end(), "--insecure") != args.end();
+    if (!plaintext) args.insert(args.begin(), {"--known-servers", directory_ + "/known_servers"});
+    args.insert(args.begin(), {"--server", address(i)});
+    return std::make_unique<json_client>(args);
+  }
+  void kill_node(std::size_t i) { node(i).kill_hard(); }
+
+ private:
+  std::unique_ptr<server_process> start_node(std::size_t i) {
+    const std::string n = std::to_string(i + 1);
+    std::vector<std::string> args{"--bind",       "127.0.0." + n, "--cluster",      nats_.url(),
+                                  "--node-name",  "node" + n,     "--node-timeout", node_timeout,
+                                  "--key-file",   directory_ + "/server.key"};
+    args.insert(args.end(), extra_.begin(), extra_.end());
+    auto node = std::make_unique<server_process>(args);
+    if (!node->wait_for_log("room directory ready", 10s))
+      throw std::runtime_error("node " + n + " did not open the room directory:\n" + node->log());
+    return node;
+  }
+
+  nats_process nats_;
+  std::vector<std::string> extra_;
+  std::string directory_;
+  std::vector<std::unique_ptr<server_process>> nodes_;
+};
+
+bool has(const std::optional<std::string>& line, const std::string& text) {
+  return line && line->find(text) != std::string::npos;
+}
+
+/// The client's first answer: "connected", or its error line.
+std::optional<std::string> outcome(json_client& c) {
+  for (;;) {
+    auto line = c.next_line(6s);
+    if (!line || has(line, R"("type":"connected")") || has(line, R"("type":"error")")) return line;
+  }
+}
+
+/// The first answer of a client started for it, as text ("(no answer)" when there was none).
+std::string first_answer(std::unique_ptr<json_client> c) {
+  auto line = outcome(*c);
+  return line ? *line : std::string("(no answer)");
+}
+
+/// What a test's message looks like in chat-client's JSON.
+std::string message_from(const std::string& who, const std::string& text) {
+  return R"("from":")" + who + R"(","text":")" + text + R"(")";
+}
+
+}  // namespace
+
+TEST_CASE("a room created through one node is joined and used through the two others", "[cluster]") {
+  test_cluster cluster(3);
+  for (const bool encrypted : {true, false}) {
+    INFO((encrypted ? "encrypted" : "plaintext"));
+    const std::string room = encrypted ? "sealed-room" : "plain-room";
+    std::vector<std::string> plain = encrypted ? std::vector<std::string>{} : std::vector<std::string>{"--insecure"};
+    const auto args = [&](std::vector<std::string> a) {
+      a.insert(a.end(), plain.begin(), plain.end());
+      return a;
+    };
+    auto alice = cluster.client(0, args({"--create", room, "--name", "alice"}));
+    const auto created = outcome(*alice);
+    INFO(created.value_or("(no answer)"));
+    REQUIRE(has(created, R"("host":true)"));
+    auto bob = cluster.client(1, args({"--join", room, "--name", "bob"}));
+    REQUIRE(has(outcome(*bob), R"("type":"connected")"));
+    auto carol = cluster.client(2, args({"--join", room, "--name", "carol"}));
+    REQUIRE(has(outcome(*carol), R"("type":"connected")"));
+    CHECK(alice->wait_for(R"("event":"joined","user":"carol")"));
+
+    // Everyone hears everyone, byte for byte, whichever node they came through.
+    const std::string from_alice = "hello from node 1 ✓ \\\"quoted\\\"", from_bob = "bob via node 2: ünïcode 💬",
+                      from_carol = "carol via node 3";
+    alice->send_line("hello from node 1 ✓ \"quoted\"");
+    CHECK(has(bob->wait_for(R"("type":"message")"), message_from("alice", from_alice)));
+    CHECK(has(carol->wait_for(R"("type":"message")"), message_from("alice", from_alice)));
+    bob->send_line("bob via node 2: ünïcode 💬");
+    CHECK(has(alice->wait_for(R"("type":"message")"), message_from("bob", from_bob)));
+    CHECK(has(carol->wait_for(R"("type":"message")"), message_from("bob", from_bob)));
+    carol->send_line(from_carol);
+    CHECK(has(alice->wait_for(R"("type":"message")"), message_from("carol", from_carol)));
+    CHECK(has(bob->wait_for(R"("type":"message")"), message_from("carol", from_carol)));
+
+    // The home node issued every token and relayed every datagram: nothing crossed nodes.
+    CHECK(cluster.node(0).log().find("room '" + room + "': token issued to 'bob'") != std::string::npos);
+    CHECK(cluster.node(0).log().find("room '" + room + "': token issued to 'carol'") != std::string::npos);
+    alice->close_stdin();
+    CHECK(bob->wait_for(R"("event":"room_closed")"));
+    CHECK(carol->wait_for(R"("event":"room_closed")"));
+  }
+  const auto home = cluster.node(0).settled_stats();
+  const auto front = cluster.node(1).settled_stats();
+  CHECK(home.at("relayed") >= 6);
+  CHECK(front.at("received") == 0);
+  CHECK(cluster.node(2).settled_stats().at("received") == 0);
+}
+
+TEST_CASE("names, passwords and room limits hold across nodes", "[cluster]") {
+  test_cluster cluster(3, {"--max-members", "2"});
+  ::setenv("CLUSTER_TEST_PASSWORD", "s3cret", 1);
+  ::setenv("CLUSTER_TEST_WRONG", "guess", 1);
+  auto alice = cluster.client(0, {"--create", "den", "--name", "alice", "--password-env", "CLUSTER_TEST_PASSWORD"});
+  REQUIRE(has(outcome(*alice), R"("type":"connected")"));
+
+  const auto refused = [&](std::size_t node, std::vector<std::string> args) {
+    return first_answer(cluster.client(node, std::move(args)));
+  };
+  // room_exists through another node.
+  CHECK_THAT(refused(1, {"--create", "den", "--name", "mallory"}), Catch::Contains(R"("error":"room_exists")"));
+  // The password is the home node's to check, from any node.
+  CHECK_THAT(refused(2, {"--join", "den", "--name", "mallory"}), Catch::Contains(R"("error":"bad_password")"));
+  CHECK_THAT(refused(1, {"--join", "den", "--name", "mallory", "--password-env", "CLUSTER_TEST_WRONG"}),
+             Catch::Contains(R"("error":"bad_password")"));
+  // name_taken, then a right join, then room_full (--max-members 2), each through another node.
+  CHECK_THAT(refused(2, {"--join", "den", "--name", "alice", "--password-env", "CLUSTER_TEST_PASSWORD"}),
+             Catch::Contains(R"("error":"name_taken")"));
+  auto bob = cluster.client(1, {"--join", "den", "--name", "bob", "--password-env", "CLUSTER_TEST_PASSWORD"});
+  REQUIRE(has(outcome(*bob), R"("type":"connected")"));
+  CHECK_THAT(refused(2, {"--join", "den", "--name", "carol", "--password-env", "CLUSTER_TEST_PASSWORD"}),
+             Catch::Contains(R"("error":"room_full")"));
+  // A room nobody created is not found from any node.
+  CHECK_THAT(refused(2, {"--join", "nowhere", "--name", "carol"}), Catch::Contains(R"("error":"room_not_found")"));
+  bob->send_line("in the den");
+  CHECK(has(alice->wait_for(R"("type":"message")"), message_from("bob", "in the den")));
+}
+
+TEST_CASE("when the host leaves, everyone is told and the name is free on every node", "[cluster]") {
+  test_cluster cluster(3);
+  auto alice = cluster.client(0, {"--create", "brief", "--name", "alice"});
+  REQUIRE(has(outcome(*alice), R"("type":"connected")"));
+  auto bob = cluster.client(1, {"--join", "brief", "--name", "bob"});
+  REQUIRE(has(outcome(*bob), R"("type":"connected")"));
+  alice->close_stdin();
+  CHECK(alice->wait_exit() == 0);
+  CHECK(has(bob->wait_for(R"("event":"room_closed")"), R"("reason":"host_left")"));
+  // The name is freed as the room closes; a create a moment later through node 3 takes it.
+  std::optional<std::string> line;
+  const auto until = clock_type::now() + 2s;
+  do {
+    auto again = cluster.client(2, {"--create", "brief", "--name", "carol"});
+    line = outcome(*again);
+    if (has(line, R"("type":"connected")")) break;
+    std::this_thread::sleep_for(100ms);
+  } while (clock_type::now() < until);
+  CHECK(has(line, R"("host":true)"));
+}
+
+TEST_CASE("a killed node's names are free within the node timeout and other rooms miss nothing",
+          "[cluster]") {
+  test_cluster cluster(3);
+  auto alice = cluster.client(0, {"--create", "stays", "--name", "alice"});
+  REQUIRE(has(outcome(*alice), R"("type":"connected")"));
+  auto bob = cluster.client(2, {"--join", "stays", "--name", "bob"});
+  REQUIRE(has(outcome(*bob), R"("type":"connected")"));
+  auto doomed = cluster.client(1, {"--create", "doomed", "--name", "dora"});
+  REQUIRE(has(outcome(*doomed), R"("type":"connected")"));
+  CHECK_THAT(first_answer(cluster.client(2, {"--create", "doomed", "--name", "x"})),
+             Catch::Contains(R"("error":"room_exists")"));
+
+  const auto killed = clock_type::now();
+  cluster.kill_node(1);
+  // Meanwhile alice talks to bob (node 1 → node 3's member, relayed by node 1) ten times a second.
+  std::atomic<bool> talking{true};
+  int sent = 0;
+  std::thread talk([&] {
+    while (talking.load()) {
+      alice->send_line("tick " + std::to_string(sent++));
+      std::this_thread::sleep_for(100ms);
+    }
+  });
+  std::optional<std::string> line;
+  double freed_after = -1;
+  while (clock_type::now() - killed < 10s) {
+    auto again = cluster.client(2, {"--create", "doomed", "--name", "erin"});
+    line = outcome(*again);
+    if (has(line, R"("type":"connected")")) {
+      freed_after = std::chrono::duration<double>(clock_type::now() - killed).count();
+      break;
+    }
+    std::this_thread::sleep_for(200ms);
+  }
+  talking.store(false);
+  talk.join();
+  WARN("cluster: a killed node's room name was free again after " << freed_after << " s (--node-timeout "
+                                                                   << node_timeout << ")");
+  CHECK(freed_after > 0);
+  CHECK(freed_after <= std::atof(node_timeout) + 2.0);
+  // Every tick reached bob, in order.
+  int heard = 0;
+  for (int i = 0; i < sent; ++i)
+    if (has(bob->wait_for(R"("type":"message")", 2s), message_from("alice", "tick " + std::to_string(i)))) ++heard;
+  CHECK(heard == sent);
+}
+
+TEST_CASE("while NATS is down nodes answer server_busy and keep relaying, then they come back",
+          "[cluster]") {
+  test_cluster cluster(2);
+  auto alice = cluster.client(0, {"--create", "steady", "--name", "alice"});
+  REQUIRE(has(outcome(*alice), R"("type":"connected")"));
+  auto bob = cluster.client(1, {"--join", "steady", "--name", "bob"});
+  REQUIRE(has(outcome(*bob), R"("type":"connected")"));
+
+  cluster.nats().kill_hard();
+  REQUIRE(cluster.node(0).wait_for_log("lost the NATS connection", 5s));
+  REQUIRE(cluster.node(1).wait_for_log("lost the NATS connection", 5s));
+  // No directory, no answer that could make a name exist twice: server_busy, from either node.
+  CHECK_THAT(first_answer(cluster.client(1, {"--create", "meanwhile", "--name", "carol"})),
+             Catch::Contains(R"("error":"server_busy")"));
+  CHECK_THAT(first_answer(cluster.client(0, {"--join", "steady", "--name", "carol"})),
+             Catch::Contains(R"("error":"server_busy")"));
+  // The room itself goes on.
+  alice->send_line("still here");
+  CHECK(has(bob->wait_for(R"("type":"message")"), message_from("alice", "still here")));
+
+  cluster.nats().restart();
+  CHECK(cluster.node(0).wait_for_log("reconnected to NATS", 10s));
+  CHECK(cluster.node(1).wait_for_log("reconnected to NATS", 10s));
+  std::optional<std::string> line;
+  const auto until = clock_type::now() + 10s;
+  do {
+    line = outcome(*cluster.client(1, {"--create", "after", "--name", "carol"}));
+    if (has(line, R"("type":"connected")")) break;
+    std::this_thread::sleep_for(200ms);
+  } while (clock_type::now() < until);
+  CHECK(has(line, R"("host":true)"));
+  // The directory kept the room through the restart: it is still taken, and still joinable.
+  CHECK_THAT(first_answer(cluster.client(1, {"--create", "steady", "--name", "x"})),
+             Catch::Contains(R"("error":"room_exists")"));
+  auto dave = cluster.client(1, {"--join", "steady", "--name", "dave"});
+  CHECK(has(outcome(*dave), R"("type":"connected")"));
+  bob->send_line("after the restart");
+  CHECK(has(alice->wait_for(R"("type":"message")"), message_from("bob", "after the restart")));
+}
