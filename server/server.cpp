@@ -143,10 +143,11 @@ int server::run() {
                config_.cluster->urls.front(), config_.cluster->advertise, relay_->port(),
                config_.cluster->node_timeout.count());
     try {
-      cluster_->start([this](std::vector<std::uint8_t> request, const libchat::ip_address& client,
-                             cluster::reply_function reply) {
-        serve_forwarded(std::move(request), client, std::move(reply));
-      });
+      cluster_->start(
+          [this](std::vector<std::uint8_t> request, const libchat::ip_address& client, cluster::reply_function reply) {
+            serve_forwarded(std::move(request), client, std::move(reply));
+          },
+          [this] { reclaim_rooms(); });
     } catch (const std::runtime_error& e) {
       log_->critical("{}", e.what());
       return 1;
@@ -274,6 +275,25 @@ void server::serve_forwarded(std::vector<std::uint8_t> request, const libchat::i
     auto transport = std::make_shared<cluster::forwarded_transport>(io_, std::move(request), client, std::move(reply));
     std::make_shared<handshake_connection>(*handshake_services_, std::move(transport), client, how)->start();
   });
+}
+
+void server::reclaim_rooms() {
+  // After a NATS outage the other nodes may have taken this one for dead and freed its names; a
+  // room whose name another node now holds is given up here (its members are told the server
+  // stopped), so that no name is ever held by two rooms.
+  for (const auto& host : rooms_.snapshot()) {
+    cluster_->reclaim(host->name(), [this, host](bool keep, std::uint64_t revision) {
+      asio::post(host->strand(), [this, host, keep, revision] {
+        if (keep) {
+          if (revision) host->set_directory_revision(revision);
+          return;
+        }
+        log_->warn("cluster: room '{}' is held by another node since this one lost NATS: closing it here",
+                   host->name());
+        host->shutdown();
+      });
+    });
+  }
 }
 
 void server::log_stats() { log_->info("stats: {}", stats_.stats_line(current_gauges())); }

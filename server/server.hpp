@@ -56,6 +56,8 @@ class server {
   /// Cluster mode, on the home node: a request another node forwarded, run like a local connection.
   void serve_forwarded(std::vector<std::uint8_t> request, const libchat::ip_address& client,
                        cluster::reply_function reply);
+  /// Cluster mode, after a NATS outage: re-checks every room's directory entry (reclaim).
+  void reclaim_rooms();
   void finish_shutdown();
 
   server_config config_;

@@ -7,6 +7,7 @@
 #include <nats/nats.h>
 
 #include <charconv>
+#include <utility>
 #include <random>
 #include <stdexcept>
 
@@ -160,8 +161,9 @@ cluster_node::~cluster_node() {
   if (n.options) natsOptions_Destroy(n.options);
 }
 
-void cluster_node::start(forwarded_handler on_forwarded) {
+void cluster_node::start(forwarded_handler on_forwarded, std::function<void()> on_directory_back) {
   on_forwarded_ = std::move(on_forwarded);
+  on_directory_back_ = std::move(on_directory_back);
   auto& n = *nats_;
   const natsStatus s = natsConnection_Connect(&n.connection, n.options);
   if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED)
@@ -251,6 +253,7 @@ void cluster_node::open_buckets() {
     ready_.store(true, std::memory_order_release);
     log_.info("cluster: room directory ready ({} buckets); node '{}' takes handshakes, datagrams at {}",
               n.buckets.size(), settings_.node, settings_.advertise);
+    if (std::exchange(was_ready_, true) && on_directory_back_) on_directory_back_();
     return;
   }
 }
@@ -346,6 +349,44 @@ void cluster_node::release(std::string room, std::uint64_t revision) {
     // then freed when the others find this node dead.
     if (!ready() || !delete_if(directory_key(room), revision))
       log_.debug("cluster: room '{}' was not removed from the directory (NATS down, or already gone)", room);
+  });
+}
+
+void cluster_node::reclaim(std::string room, std::function<void(bool, std::uint64_t)> done) {
+  asio::post(workers_, [this, room = std::move(room), done = std::move(done)] {
+    if (!ready()) return done(true, 0);
+    auto& n = *nats_;
+    const std::string key = directory_key(room);
+    const std::string value = encode_record({room, settings_.node, incarnation_, unix_now()});
+    // A NATS server that just came back may need a moment to reach its cluster again: an
+    // unanswered check is retried for a while, since "keep" would risk a name held twice.
+    int unanswered = 0;
+    for (int attempt = 0; attempt < 2;) {
+      kvEntry* entry = nullptr;
+      const natsStatus s = kvStore_Get(&entry, n.bucket_for(key), key.c_str());
+      if (s != NATS_OK && s != NATS_NOT_FOUND && ++unanswered < 20 && !stopping_.load()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        continue;
+      }
+      ++attempt;
+      if (s == NATS_NOT_FOUND) {
+        std::uint64_t revision = 0;
+        if (kvStore_Create(&revision, n.bucket_for(key), key.c_str(), value.data(), static_cast<int>(value.size())) ==
+            NATS_OK) {
+          log_.info("cluster: room '{}' written back into the directory after the outage", room);
+          return done(true, revision);
+        }
+        continue;  // someone took it meanwhile: look again
+      }
+      if (s != NATS_OK) return done(true, 0);
+      const std::string text(kvEntry_ValueString(entry), static_cast<std::size_t>(kvEntry_ValueLen(entry)));
+      const std::uint64_t revision = kvEntry_Revision(entry);
+      kvEntry_Destroy(entry);
+      const auto record = decode_record(text);
+      const bool ours = record && record->node == settings_.node && record->incarnation == incarnation_;
+      return done(ours, ours ? revision : 0);
+    }
+    done(true, 0);
   });
 }
 

@@ -74,8 +74,10 @@ class cluster_node {
   cluster_node(const cluster_node&) = delete;
   cluster_node& operator=(const cluster_node&) = delete;
 
-  /// Subscribes to forwarded requests and starts the heartbeats.
-  void start(forwarded_handler on_forwarded);
+  /// Subscribes to forwarded requests and starts the heartbeats. `on_directory_back` runs (on a
+  /// worker) each time the directory is ready again after the NATS connection was lost: the
+  /// server then re-checks its rooms' entries (reclaim).
+  void start(forwarded_handler on_forwarded, std::function<void()> on_directory_back);
   /// Stops the heartbeats and the subscriptions, waits for queued directory work (releases of
   /// rooms that closed), and closes the connection.
   void stop();
@@ -92,6 +94,11 @@ class cluster_node {
   void claim(std::string room, std::function<void(claim_answer)> done);
   /// Frees the name, unless the entry is no longer the one of that revision (a newer room).
   void release(std::string room, std::uint64_t revision);
+  /// After an outage: is `room` (held here) still this node's in the directory? Its entry is
+  /// written again if it is gone (the others took this node for dead meanwhile). `done(keep,
+  /// revision)`: keep false when another node now holds the name, and this node must give its room
+  /// up so that the name is not held twice; keep true when NATS cannot tell now.
+  void reclaim(std::string room, std::function<void(bool keep, std::uint64_t revision)> done);
   /// Sends a request to `node` to run; its frames come to `sink` while it lives. Returns the
   /// forward's id, for cancel_forward when the sink goes away before the last frame.
   std::string forward(const std::string& node, std::vector<std::uint8_t> request, const libchat::ip_address& client,
@@ -123,6 +130,8 @@ class cluster_node {
   std::atomic<bool> was_connected_{false};
   boost::asio::thread_pool workers_{4};
   forwarded_handler on_forwarded_;
+  std::function<void()> on_directory_back_;
+  bool was_ready_ = false;  // on the workers: the directory was ready once before
 
   std::mutex sinks_mutex_;
   std::uint64_t next_forward_ = 0;

@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
@@ -28,11 +29,16 @@ constexpr const char* node_timeout = "2";
 
 class test_cluster {
  public:
+  /// `nodes` nodes on one nats-server.
   explicit test_cluster(std::size_t nodes, std::vector<std::string> extra = {}) : extra_(std::move(extra)) {
-    char dir[] = "/tmp/chat-cluster-test-XXXXXX";
-    if (!::mkdtemp(dir)) throw std::runtime_error("mkdtemp failed");
-    directory_ = dir;
-    for (std::size_t i = 0; i < nodes; ++i) nodes_.push_back(start_node(i));
+    nats_.push_back(std::make_unique<nats_process>());
+    start(std::vector<std::string>(nodes, nats_.front()->url()));
+  }
+  /// One node per entry of `node_urls` (its --cluster), on the NATS servers given.
+  test_cluster(std::vector<std::unique_ptr<nats_process>> nats, const std::vector<std::string>& node_urls,
+               std::vector<std::string> extra)
+      : nats_(std::move(nats)), extra_(std::move(extra)) {
+    start(node_urls);
   }
   ~test_cluster() {
     nodes_.clear();
@@ -40,7 +46,7 @@ class test_cluster {
     std::filesystem::remove_all(directory_, ignored);
   }
 
-  nats_process& nats() { return nats_; }
+  nats_process& nats(std::size_t i = 0) { return *nats_.at(i); }
   server_process& node(std::size_t i) { return *nodes_.at(i); }
   /// "127.0.0.N:PORT" of node i (N = i + 1), as chat-client's --server takes it.
   std::string address(std::size_t i) {
@@ -56,19 +62,26 @@ class test_cluster {
   void kill_node(std::size_t i) { node(i).kill_hard(); }
 
  private:
-  std::unique_ptr<server_process> start_node(std::size_t i) {
+  void start(const std::vector<std::string>& node_urls) {
+    char dir[] = "/tmp/chat-cluster-test-XXXXXX";
+    if (!::mkdtemp(dir)) throw std::runtime_error("mkdtemp failed");
+    directory_ = dir;
+    for (std::size_t i = 0; i < node_urls.size(); ++i) nodes_.push_back(start_node(i, node_urls[i]));
+  }
+
+  std::unique_ptr<server_process> start_node(std::size_t i, const std::string& urls) {
     const std::string n = std::to_string(i + 1);
-    std::vector<std::string> args{"--bind",       "127.0.0." + n, "--cluster",      nats_.url(),
+    std::vector<std::string> args{"--bind",       "127.0.0." + n, "--cluster",      urls,
                                   "--node-name",  "node" + n,     "--node-timeout", node_timeout,
                                   "--key-file",   directory_ + "/server.key"};
     args.insert(args.end(), extra_.begin(), extra_.end());
     auto node = std::make_unique<server_process>(args);
-    if (!node->wait_for_log("room directory ready", 10s))
+    if (!node->wait_for_log("room directory ready", 20s))
       throw std::runtime_error("node " + n + " did not open the room directory:\n" + node->log());
     return node;
   }
 
-  nats_process nats_;
+  std::vector<std::unique_ptr<nats_process>> nats_;
   std::vector<std::string> extra_;
   std::string directory_;
   std::vector<std::unique_ptr<server_process>> nodes_;
@@ -281,4 +294,61 @@ TEST_CASE("while NATS is down nodes answer server_busy and keep relaying, then t
   CHECK(has(outcome(*dave), R"("type":"connected")"));
   bob->send_line("after the restart");
   CHECK(has(alice->wait_for(R"("type":"message")"), message_from("bob", "after the restart")));
+}
+
+/// Starts clients with `start` until one connects or `within` passes; that client (still in the
+/// room) and its first answer, or the last refusal.
+template <typename Start>
+std::pair<std::unique_ptr<json_client>, std::string> until_connected(Start start, std::chrono::milliseconds within) {
+  const auto until = clock_type::now() + within;
+  for (;;) {
+    auto client = start();
+    auto line = outcome(*client);
+    if (has(line, R"("type":"connected")") || clock_type::now() >= until)
+      return {std::move(client), line.value_or("(no answer)")};
+    std::this_thread::sleep_for(250ms);
+  }
+}
+
+TEST_CASE("a three-server NATS cluster loses one server: the service goes on, and a node cut off gives up a room "
+          "whose name was taken meanwhile",
+          "[cluster]") {
+  // NATS servers A, B and C, routed to each other; node 1 reaches only A, nodes 2 and 3 reach B and C.
+  const std::array<std::uint16_t, 3> routes{free_tcp_port(), free_tcp_port(), free_tcp_port()};
+  std::vector<std::unique_ptr<nats_process>> nats;
+  for (std::size_t i = 0; i < 3; ++i) {
+    std::vector<std::uint16_t> others;
+    for (std::size_t j = 0; j < 3; ++j)
+      if (j != i) others.push_back(routes[j]);
+    nats.push_back(std::make_unique<nats_process>(routes[i], others, "nats-" + std::string(1, static_cast<char>('a' + i))));
+  }
+  const std::string a = nats[0]->url(), b = nats[1]->url(), c = nats[2]->url();
+  test_cluster cluster(std::move(nats), {a, b + "," + c, c + "," + b}, {"--cluster-replicas", "3"});
+
+  auto alice = cluster.client(0, {"--create", "island", "--name", "alice"});
+  REQUIRE(has(outcome(*alice), R"("type":"connected")"));
+  auto bob = cluster.client(0, {"--join", "island", "--name", "bob"});
+  REQUIRE(has(outcome(*bob), R"("type":"connected")"));
+  auto carol = cluster.client(1, {"--create", "mainland", "--name", "carol"});
+  REQUIRE(has(outcome(*carol), R"("type":"connected")"));
+  auto dave = cluster.client(2, {"--join", "mainland", "--name", "dave"});
+  REQUIRE(has(outcome(*dave), R"("type":"connected")"));
+
+  // A dies: node 1 is cut off; B and C keep the directory's quorum.
+  cluster.nats(0).kill_hard();
+  REQUIRE(cluster.node(0).wait_for_log("lost the NATS connection", 5s));
+  carol->send_line("the mainland goes on");
+  CHECK(has(dave->wait_for(R"("type":"message")"), message_from("carol", "the mainland goes on")));
+  auto fresh = until_connected([&] { return cluster.client(1, {"--create", "fresh", "--name", "erin"}); }, 15s);
+  CHECK_THAT(fresh.second, Catch::Contains(R"("host":true)"));
+  // Node 1 is unheard: after the node timeout its names are free, and node 3 takes "island".
+  auto frank = until_connected([&] { return cluster.client(2, {"--create", "island", "--name", "frank"}); }, 15s);
+  REQUIRE_THAT(frank.second, Catch::Contains(R"("host":true)"));
+
+  // A comes back: node 1 finds its room's name held by node 3 and gives its room up.
+  cluster.nats(0).restart();
+  CHECK(cluster.node(0).wait_for_log("reconnected to NATS", 15s));
+  CHECK(has(alice->wait_for(R"("event":"server_shutdown")", 20s), "server_shutdown"));
+  CHECK(has(bob->wait_for(R"("event":"server_shutdown")", 5s), "server_shutdown"));
+  CHECK(cluster.node(0).log().find("room 'island' is held by another node") != std::string::npos);
 }

@@ -62,7 +62,10 @@ void nats_process::spawn() {
   std::vector<std::string> args{nats_binary(), "-js", "-a", "127.0.0.1", "-p", std::to_string(port_), "-sd",
                                 directory_ + "/store", "-n", name_, "-l", log_file};
   if (cluster_port_) {
-    args.insert(args.end(), {"--cluster_name", "libchat-test", "--cluster", "nats://127.0.0.1:" + std::to_string(cluster_port_)});
+    // --no_advertise: clients reach only the servers they are given (not the others, which the
+    // cluster would tell them of), so that a test can cut one node off by stopping its server.
+    args.insert(args.end(), {"--cluster_name", "libchat-test", "--cluster",
+                             "nats://127.0.0.1:" + std::to_string(cluster_port_), "--no_advertise=true"});
     std::string routes;
     for (auto r : routes_) routes += (routes.empty() ? "" : ",") + std::string("nats://127.0.0.1:") + std::to_string(r);
     if (!routes.empty()) args.insert(args.end(), {"--routes", routes});
