@@ -30,6 +30,10 @@ for flag in "$@"; do
       # llvm-symbolizer (readable stack traces in findings).
       packages+=(clang-14 libclang-rt-14-dev llvm-14)
       ;;
+    --cluster)
+      # scripts/run-cluster.sh: a NATS server with JetStream for the nodes' room directory.
+      packages+=(nats-server)
+      ;;
     --package)
       packages+=("${package_tools[@]}")
       ;;

@@ -113,6 +113,22 @@ struct child {
   }
 };
 
+/// CPU seconds (user + system) a process has used so far, from /proc/PID/stat.
+double cpu_seconds(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto close = text.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  double utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14) utime = std::stod(field);
+    if (i == 15) stime = std::stod(field);
+  }
+  return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
 struct node_address {
   std::string ip;
   std::uint16_t port = 0;
@@ -338,6 +354,9 @@ int main(int argc, char** argv) {
   std::atomic<bool> running{true};
   std::vector<std::thread> clients;
   const auto rate_started = clock_type::now();
+  const double nats_cpu_before = cpu_seconds(nats.pid);
+  double nodes_cpu_before = 0;
+  for (const auto& n : nodes) nodes_cpu_before += cpu_seconds(n.pid);
   for (unsigned t = 0; t < o.concurrency; ++t) {
     clients.emplace_back([&, t] {
       std::mt19937 rng(t + 1);
@@ -356,11 +375,21 @@ int main(int argc, char** argv) {
   running.store(false);
   for (auto& c : clients) c.join();
   const double seconds = std::chrono::duration<double>(clock_type::now() - rate_started).count();
+  const double nats_cpu = cpu_seconds(nats.pid) - nats_cpu_before;
+  double nodes_cpu = -nodes_cpu_before;
+  for (const auto& n : nodes) nodes_cpu += cpu_seconds(n.pid);
   std::printf("\nHandshake rate (%u clients, %.1f s): %.0f handshakes/s = %.0f creates/s + %.0f forwarded joins/s, "
               "%llu failed\n",
               o.concurrency, seconds, static_cast<double>(done_creates + done_joins) / seconds,
               static_cast<double>(done_creates) / seconds, static_cast<double>(done_joins) / seconds,
               static_cast<unsigned long long>(failures.load()));
+  const double handshakes = static_cast<double>(done_creates + done_joins);
+  if (handshakes > 0) {
+    // Each create writes the directory once (and its room's close once more, later); each
+    // forwarded join reads it once and crosses NATS twice (request and reply frames).
+    std::printf("  CPU per handshake: chat-server nodes %.0f us, nats-server %.0f us (%.0f us per create+join pair)\n",
+                nodes_cpu / handshakes * 1e6, nats_cpu / handshakes * 1e6, nats_cpu / static_cast<double>(done_creates) * 1e6);
+  }
   std::fflush(stdout);
 
   // 3. Recovery after SIGKILL of the last node.
