@@ -12,6 +12,8 @@
 
 #include "libchat/client_exchange.hpp"
 
+#include <nats/nats.h>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -200,6 +202,46 @@ struct percentiles {
   double p50 = 0, p99 = 0, max = 0;
   std::size_t n = 0;
 };
+
+/// One directory bucket's write rate: `threads` clients doing synchronous KV creates (as a node's
+/// claim does) on a fresh bucket for `seconds`.
+double kv_create_rate(std::uint16_t nats_port, unsigned threads, double seconds) {
+  natsConnection* nc = nullptr;
+  jsCtx* js = nullptr;
+  kvStore* kv = nullptr;
+  const std::string url = "nats://127.0.0.1:" + std::to_string(nats_port);
+  if (natsConnection_ConnectTo(&nc, url.c_str()) != NATS_OK || natsConnection_JetStream(&js, nc, nullptr) != NATS_OK)
+    die("cannot connect to nats-server");
+  kvConfig cfg;
+  kvConfig_Init(&cfg);
+  cfg.Bucket = "cluster-bench";
+  cfg.History = 1;
+  cfg.StorageType = js_FileStorage;
+  if (js_CreateKeyValue(&kv, js, &cfg) != NATS_OK) die("cannot create a KV bucket");
+  std::atomic<bool> running{true};
+  std::atomic<std::uint64_t> created{0};
+  std::vector<std::thread> writers;
+  const auto started = clock_type::now();
+  for (unsigned t = 0; t < threads; ++t) {
+    writers.emplace_back([&, t] {
+      const std::string value = R"({"room":"bench","node":"node1","incarnation":"1","created":1})";
+      for (std::uint64_t i = 0; running.load(); ++i) {
+        const std::string key = "k" + std::to_string(t) + "_" + std::to_string(i);
+        std::uint64_t revision = 0;
+        if (kvStore_Create(&revision, kv, key.c_str(), value.data(), static_cast<int>(value.size())) == NATS_OK)
+          ++created;
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  running.store(false);
+  for (auto& w : writers) w.join();
+  const double elapsed = std::chrono::duration<double>(clock_type::now() - started).count();
+  kvStore_Destroy(kv);
+  jsCtx_Destroy(js);
+  natsConnection_Destroy(nc);
+  return static_cast<double>(created.load()) / elapsed;
+}
 
 percentiles summarize(std::vector<double> v) {
   percentiles p;
@@ -412,6 +454,13 @@ int main(int argc, char** argv) {
               victim + 1, freed, o.node_timeout);
 
   for (auto& n : nodes) n.stop();
+
+  // 4. What one directory bucket takes (one JetStream stream, one replica, file storage).
+  std::cerr << "cluster-bench: one bucket's write rate...\n";
+  const double one = kv_create_rate(nats_port, 1, 3), four = kv_create_rate(nats_port, 4, 3);
+  std::printf("\nOne directory bucket (one replica, file storage): %.0f KV creates/s from 1 synchronous client, "
+              "%.0f/s from 4\n",
+              one, four);
   nats.stop();
   std::error_code ignored;
   std::filesystem::remove_all(dir, ignored);
