@@ -153,24 +153,27 @@ void handshake_connection::on_directory(const cluster::directory_answer& answer)
 
 void handshake_connection::forward_to(const std::string& node) {
   auto weak = std::weak_ptr<handshake_connection>(shared_from_this());
-  forward_id_ = services_.cluster->forward(
-      node, request_bytes_, ip_, std::weak_ptr<cluster::forward_sink>(weak),
-      [self = shared_from_this(), node](cluster::forward_answer answer) {
-        self->come_back([self, node, answer] {
-          switch (answer) {
-            case cluster::forward_answer::accepted:
-              // The home node runs the exchange now: this one gives back what it holds here.
-              self->forwarded_ = true;
-              self->held_while_forwarded_ = self;
-              self->exchange_.on_failed();
-              self->services_.log.debug("handshake from {} for room '{}' forwarded to node '{}'", self->peer_,
-                                        self->exchange_.room(), node);
-              return self->write_forwarded();
-            case cluster::forward_answer::no_home: return self->answer_lookup(false, false);
-            case cluster::forward_answer::unavailable: return self->answer_lookup(false, true);
-          }
-        });
-      });
+  forward_id_ = services_.cluster->forward(node, request_bytes_, ip_, std::weak_ptr<cluster::forward_sink>(weak),
+                                           [self = shared_from_this(), node](cluster::forward_answer answer) {
+                                             self->come_back([self, node, answer] {
+                                               switch (answer) {
+                                                 case cluster::forward_answer::accepted:
+                                                   // The home node runs the exchange now: this one gives back what it
+                                                   // holds here.
+                                                   self->forwarded_ = true;
+                                                   self->held_while_forwarded_ = self;
+                                                   self->exchange_.on_failed();
+                                                   self->services_.log.debug(
+                                                       "handshake from {} for room '{}' forwarded to node '{}'",
+                                                       self->peer_, self->exchange_.room(), node);
+                                                   return self->write_forwarded();
+                                                 case cluster::forward_answer::no_home:
+                                                   return self->answer_lookup(false, false);
+                                                 case cluster::forward_answer::unavailable:
+                                                   return self->answer_lookup(false, true);
+                                               }
+                                             });
+                                           });
 }
 
 void handshake_connection::on_frame(std::vector<std::uint8_t> bytes, bool last) {
@@ -249,7 +252,7 @@ void handshake_connection::create_room(const libchat::admission_request& request
   // Cluster mode: the name is claimed cluster-wide first (an atomic create in the directory), so
   // two nodes cannot both create it; the request stays valid until the exchange is called again.
   services_.cluster->claim(std::string(request.room), [self = shared_from_this(), &request,
-                                                        room = std::string(request.room)](cluster::claim_answer a) {
+                                                       room = std::string(request.room)](cluster::claim_answer a) {
     asio::post(self->transport_->executor(), [self, &request, room, a] {
       if (self->gone_->load(std::memory_order_relaxed)) {
         // The client is gone (the deadline): a name claimed for it is freed at once.

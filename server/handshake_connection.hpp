@@ -10,10 +10,10 @@
 // bodies (temporaries destroyed twice), and this is the server's front door.
 #pragma once
 
-#include "libchat/server_exchange.hpp"
 #include "cluster/cluster_node.hpp"
 #include "handshake_services.hpp"
 #include "handshake_transport.hpp"
+#include "libchat/server_exchange.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 
@@ -28,8 +28,7 @@ namespace chat_server {
 
 class room_host;
 
-class handshake_connection : public std::enable_shared_from_this<handshake_connection>,
-                             public cluster::forward_sink {
+class handshake_connection : public std::enable_shared_from_this<handshake_connection>, public cluster::forward_sink {
  public:
   /// `how`: whether the listener let the connection in, or only lets it be told server_busy or
   /// rate_limited (it is then read with a short deadline, answered, and closed).

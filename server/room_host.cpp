@@ -1,9 +1,9 @@
 #include "room_host.hpp"
 
-#include "datagram_slot.hpp"
 #include "address_gate.hpp"
-#include "room_table.hpp"
 #include "cluster/cluster_node.hpp"
+#include "datagram_slot.hpp"
+#include "room_table.hpp"
 #include "send_batch.hpp"
 #include "udp_sender.hpp"
 

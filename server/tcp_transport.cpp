@@ -54,15 +54,15 @@ void tcp_transport::finish(std::function<void()> closed) {
 }
 
 void tcp_transport::drain() {
-  socket_.async_read_some(asio::buffer(discard_), [self = shared_from_this()](const boost::system::error_code& ec,
-                                                                              std::size_t n) {
-    self->drained_ += n;
-    if (!ec && self->drained_ < max_drained_bytes) return self->drain();
-    self->linger_.cancel();
-    boost::system::error_code ignored;
-    self->socket_.close(ignored);
-    self->closed();
-  });
+  socket_.async_read_some(asio::buffer(discard_),
+                          [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+                            self->drained_ += n;
+                            if (!ec && self->drained_ < max_drained_bytes) return self->drain();
+                            self->linger_.cancel();
+                            boost::system::error_code ignored;
+                            self->socket_.close(ignored);
+                            self->closed();
+                          });
 }
 
 void tcp_transport::closed() {

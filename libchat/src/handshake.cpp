@@ -177,6 +177,8 @@ boost::system::result<std::variant<completion_response, error_response>> parse_f
   return completion.error();
 }
 
-bool valid_udp_host(std::string_view text) noexcept { return ip_address::parse(text).has_value(); }
+bool valid_udp_host(std::string_view text) noexcept {
+  return ip_address::parse(text).has_value();
+}
 
 }  // namespace libchat

@@ -164,7 +164,8 @@ exchange_result run_exchange(const node_address& to, libchat::client_exchange_co
   auto action = x.start();
   while (action.what != libchat::client_action::kind::done) {
     if (action.what == libchat::client_action::kind::write) {
-      if (::send(fd, action.bytes.data(), action.bytes.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(action.bytes.size()))
+      if (::send(fd, action.bytes.data(), action.bytes.size(), MSG_NOSIGNAL) !=
+          static_cast<ssize_t>(action.bytes.size()))
         break;
       action = x.on_written();
     } else {
@@ -247,7 +248,9 @@ percentiles summarize(std::vector<double> v) {
   percentiles p;
   if (v.empty()) return p;
   std::sort(v.begin(), v.end());
-  const auto at = [&](double q) { return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))]; };
+  const auto at = [&](double q) {
+    return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))];
+  };
   p.p50 = at(0.50);
   p.p99 = at(0.99);
   p.max = v.back();
@@ -263,13 +266,20 @@ options parse(int argc, char** argv) {
       if (i + 1 >= argc) die(a + " needs a value");
       return argv[++i];
     };
-    if (a == "--nodes") o.nodes = static_cast<unsigned>(std::stoul(value()));
-    else if (a == "--rooms") o.rooms = static_cast<unsigned>(std::stoul(value()));
-    else if (a == "--concurrency") o.concurrency = static_cast<unsigned>(std::stoul(value()));
-    else if (a == "--duration") o.duration = std::stod(value());
-    else if (a == "--node-timeout") o.node_timeout = std::stod(value());
-    else if (a == "--server-bin") o.server_bin = value();
-    else if (a == "--nats-bin") o.nats_bin = value();
+    if (a == "--nodes")
+      o.nodes = static_cast<unsigned>(std::stoul(value()));
+    else if (a == "--rooms")
+      o.rooms = static_cast<unsigned>(std::stoul(value()));
+    else if (a == "--concurrency")
+      o.concurrency = static_cast<unsigned>(std::stoul(value()));
+    else if (a == "--duration")
+      o.duration = std::stod(value());
+    else if (a == "--node-timeout")
+      o.node_timeout = std::stod(value());
+    else if (a == "--server-bin")
+      o.server_bin = value();
+    else if (a == "--nats-bin")
+      o.nats_bin = value();
     else if (a == "--help" || a == "-h") {
       std::cout << "Usage: cluster-bench [--nodes N (3)] [--rooms R (300)] [--concurrency K (4)] [--duration S (5)]\n"
                    "                     [--node-timeout S (2)] [--server-bin PATH] [--nats-bin PATH]\n"
@@ -277,7 +287,8 @@ options parse(int argc, char** argv) {
                    "handshake latency (local vs forwarded), the cluster's handshake rate, and the time until\n"
                    "a killed node's room names are free again. Prints a table; progress on stderr.\n";
       std::exit(0);
-    } else die("unknown option " + a + " (try --help)");
+    } else
+      die("unknown option " + a + " (try --help)");
   }
   if (o.nodes < 2 || o.nodes > 16) die("--nodes must be from 2 to 16");
   return o;
@@ -307,11 +318,33 @@ int main(int argc, char** argv) {
     const std::string ip = "127.0.0." + std::to_string(i + 1);
     char timeout[32];
     std::snprintf(timeout, sizeof timeout, "%g", o.node_timeout);
-    nodes[i].start({o.server_bin, "--bind", ip, "--port", "0", "--key-file", dir + "/server.key", "--cluster",
-                    "nats://127.0.0.1:" + std::to_string(nats_port), "--node-name", "node" + std::to_string(i + 1),
-                    "--node-timeout", timeout, "--stats-interval", "0", "--handshake-rate", "0",
-                    "--max-handshakes-per-ip", "100000", "--max-rooms-per-ip", "10000000", "--max-tokens-per-ip",
-                    "100000000", "--join-rate", "0", "--max-handshakes", "4096"},
+    nodes[i].start({o.server_bin,
+                    "--bind",
+                    ip,
+                    "--port",
+                    "0",
+                    "--key-file",
+                    dir + "/server.key",
+                    "--cluster",
+                    "nats://127.0.0.1:" + std::to_string(nats_port),
+                    "--node-name",
+                    "node" + std::to_string(i + 1),
+                    "--node-timeout",
+                    timeout,
+                    "--stats-interval",
+                    "0",
+                    "--handshake-rate",
+                    "0",
+                    "--max-handshakes-per-ip",
+                    "100000",
+                    "--max-rooms-per-ip",
+                    "10000000",
+                    "--max-tokens-per-ip",
+                    "100000000",
+                    "--join-rate",
+                    "0",
+                    "--max-handshakes",
+                    "4096"},
                    dir + "/node" + std::to_string(i + 1) + ".log");
     // The start-up line names the port the kernel picked.
     std::smatch m;
@@ -361,14 +394,17 @@ int main(int argc, char** argv) {
   for (unsigned i = 0; i < o.nodes; ++i) {
     bool ready = false;
     for (int attempt = 0; attempt < 100 && !ready; ++attempt) {
-      ready = run_exchange(where[i], room_config(libchat::operation::create_room, "warm-" + std::to_string(i), "w", *key)).ok;
+      ready =
+          run_exchange(where[i], room_config(libchat::operation::create_room, "warm-" + std::to_string(i), "w", *key))
+              .ok;
       if (!ready) std::this_thread::sleep_for(100ms);
     }
     if (!ready) die("node " + std::to_string(i + 1) + " does not take creates");
   }
-  std::printf("cluster-bench: nats-server (JetStream, one server) and %u chat-server nodes on 127.0.0.1-%u, "
-              "encrypted handshakes, %u cores\n",
-              o.nodes, o.nodes, std::thread::hardware_concurrency());
+  std::printf(
+      "cluster-bench: nats-server (JetStream, one server) and %u chat-server nodes on 127.0.0.1-%u, "
+      "encrypted handshakes, %u cores\n",
+      o.nodes, o.nodes, std::thread::hardware_concurrency());
 
   // 1. Latency, one handshake at a time.
   std::cerr << "cluster-bench: latency, " << o.rooms << " rooms...\n";
@@ -377,7 +413,8 @@ int main(int argc, char** argv) {
     const std::string room = "lat-" + std::to_string(r);
     const auto c = run_exchange(where[0], room_config(libchat::operation::create_room, room, "host", *key));
     const auto l = run_exchange(where[0], room_config(libchat::operation::join_room, room, "local", *key));
-    const auto f = run_exchange(where[1 + r % (o.nodes - 1)], room_config(libchat::operation::join_room, room, "far", *key));
+    const auto f =
+        run_exchange(where[1 + r % (o.nodes - 1)], room_config(libchat::operation::join_room, room, "far", *key));
     if (!c.ok || !l.ok || !f.ok) die("a latency handshake failed: " + c.code + " " + l.code + " " + f.code);
     creates.push_back(c.ms);
     local_joins.push_back(l.ms);
@@ -406,10 +443,14 @@ int main(int argc, char** argv) {
         const std::string room = "rate-" + std::to_string(t) + "-" + std::to_string(i);
         const unsigned home = static_cast<unsigned>(rng() % o.nodes);
         const unsigned other = static_cast<unsigned>((home + 1 + rng() % (o.nodes - 1)) % o.nodes);
-        if (run_exchange(where[home], room_config(libchat::operation::create_room, room, "a", *key)).ok) ++done_creates;
-        else ++failures;
-        if (run_exchange(where[other], room_config(libchat::operation::join_room, room, "b", *key)).ok) ++done_joins;
-        else ++failures;
+        if (run_exchange(where[home], room_config(libchat::operation::create_room, room, "a", *key)).ok)
+          ++done_creates;
+        else
+          ++failures;
+        if (run_exchange(where[other], room_config(libchat::operation::join_room, room, "b", *key)).ok)
+          ++done_joins;
+        else
+          ++failures;
       }
     });
   }
@@ -420,17 +461,19 @@ int main(int argc, char** argv) {
   const double nats_cpu = cpu_seconds(nats.pid) - nats_cpu_before;
   double nodes_cpu = -nodes_cpu_before;
   for (const auto& n : nodes) nodes_cpu += cpu_seconds(n.pid);
-  std::printf("\nHandshake rate (%u clients, %.1f s): %.0f handshakes/s = %.0f creates/s + %.0f forwarded joins/s, "
-              "%llu failed\n",
-              o.concurrency, seconds, static_cast<double>(done_creates + done_joins) / seconds,
-              static_cast<double>(done_creates) / seconds, static_cast<double>(done_joins) / seconds,
-              static_cast<unsigned long long>(failures.load()));
+  std::printf(
+      "\nHandshake rate (%u clients, %.1f s): %.0f handshakes/s = %.0f creates/s + %.0f forwarded joins/s, "
+      "%llu failed\n",
+      o.concurrency, seconds, static_cast<double>(done_creates + done_joins) / seconds,
+      static_cast<double>(done_creates) / seconds, static_cast<double>(done_joins) / seconds,
+      static_cast<unsigned long long>(failures.load()));
   const double handshakes = static_cast<double>(done_creates + done_joins);
   if (handshakes > 0) {
     // Each create writes the directory once (and its room's close once more, later); each
     // forwarded join reads it once and crosses NATS twice (request and reply frames).
     std::printf("  CPU per handshake: chat-server nodes %.0f us, nats-server %.0f us (%.0f us per create+join pair)\n",
-                nodes_cpu / handshakes * 1e6, nats_cpu / handshakes * 1e6, nats_cpu / static_cast<double>(done_creates) * 1e6);
+                nodes_cpu / handshakes * 1e6, nats_cpu / handshakes * 1e6,
+                nats_cpu / static_cast<double>(done_creates) * 1e6);
   }
   std::fflush(stdout);
 
@@ -449,18 +492,20 @@ int main(int argc, char** argv) {
     }
     std::this_thread::sleep_for(20ms);
   }
-  std::printf("\nRecovery: node %u killed (SIGKILL); its room's name free again through node 1 after %.2f s "
-              "(--node-timeout %g s)\n",
-              victim + 1, freed, o.node_timeout);
+  std::printf(
+      "\nRecovery: node %u killed (SIGKILL); its room's name free again through node 1 after %.2f s "
+      "(--node-timeout %g s)\n",
+      victim + 1, freed, o.node_timeout);
 
   for (auto& n : nodes) n.stop();
 
   // 4. What one directory bucket takes (one JetStream stream, one replica, file storage).
   std::cerr << "cluster-bench: one bucket's write rate...\n";
   const double one = kv_create_rate(nats_port, 1, 3), four = kv_create_rate(nats_port, 4, 3);
-  std::printf("\nOne directory bucket (one replica, file storage): %.0f KV creates/s from 1 synchronous client, "
-              "%.0f/s from 4\n",
-              one, four);
+  std::printf(
+      "\nOne directory bucket (one replica, file storage): %.0f KV creates/s from 1 synchronous client, "
+      "%.0f/s from 4\n",
+      one, four);
   nats.stop();
   std::error_code ignored;
   std::filesystem::remove_all(dir, ignored);

@@ -7,9 +7,9 @@
 #include <nats/nats.h>
 
 #include <charconv>
-#include <utility>
 #include <random>
 #include <stdexcept>
+#include <utility>
 
 namespace chat_server::cluster {
 namespace asio = boost::asio;
@@ -20,7 +20,9 @@ constexpr const char* bucket_prefix = "libchat-rooms-";
 constexpr std::int64_t forward_ack_ms = 2000;
 constexpr std::int64_t directory_wait_ms = 2000;
 
-std::string status_text(natsStatus s) { return natsStatus_GetText(s); }
+std::string status_text(natsStatus s) {
+  return natsStatus_GetText(s);
+}
 
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -66,7 +68,9 @@ struct cluster_node::nats_handles {
 };
 
 struct nats_callbacks {
-  static void connected(natsConnection*, void* self) { static_cast<cluster_node*>(self)->became_connected("connected"); }
+  static void connected(natsConnection*, void* self) {
+    static_cast<cluster_node*>(self)->became_connected("connected");
+  }
   static void reconnected(natsConnection*, void* self) {
     static_cast<cluster_node*>(self)->became_connected("reconnected");
   }
@@ -177,8 +181,10 @@ void cluster_node::start(forwarded_handler on_forwarded, std::function<void()> o
   subscribe(&n.heartbeats, subject("heartbeat"), nats_callbacks::heartbeat);
   subscribe(&n.handshakes, subject("node." + settings_.node + ".handshake"), nats_callbacks::handshake);
   subscribe(&n.replies, subject("node." + settings_.node + ".reply.*"), nats_callbacks::reply);
-  if (s == NATS_OK) became_connected("connected");
-  else log_.warn("cluster: NATS is not reachable yet at {}; answering server_busy until it is", settings_.urls.front());
+  if (s == NATS_OK)
+    became_connected("connected");
+  else
+    log_.warn("cluster: NATS is not reachable yet at {}; answering server_busy until it is", settings_.urls.front());
   heartbeat_thread_ = std::thread([this] { heartbeats(); });
 }
 
@@ -204,7 +210,9 @@ void cluster_node::stop() {
   }
 }
 
-std::string cluster_node::subject(const std::string& tail) const { return "libchat." + tail; }
+std::string cluster_node::subject(const std::string& tail) const {
+  return "libchat." + tail;
+}
 
 void cluster_node::became_connected(const char* how) {
   liveness_.listening_since(liveness::clock::now());
@@ -215,8 +223,9 @@ void cluster_node::became_connected(const char* how) {
 
 void cluster_node::became_disconnected() {
   if (!ready_.exchange(false)) return;
-  log_.warn("cluster: lost the NATS connection; local rooms keep relaying, new handshakes get server_busy "
-            "until it is back");
+  log_.warn(
+      "cluster: lost the NATS connection; local rooms keep relaying, new handshakes get server_busy "
+      "until it is back");
 }
 
 void cluster_node::open_buckets() {

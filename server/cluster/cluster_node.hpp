@@ -11,8 +11,8 @@
 #include "libchat/address.hpp"
 #include "libchat/bytes.hpp"
 
-#include <boost/asio/thread_pool.hpp>
 #include <spdlog/logger.h>
+#include <boost/asio/thread_pool.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -106,7 +106,7 @@ class cluster_node {
   void cancel_forward(const std::string& id);
 
  private:
-  struct nats_handles;         // libnats's objects, known only to cluster_node.cpp
+  struct nats_handles;           // libnats's objects, known only to cluster_node.cpp
   friend struct nats_callbacks;  // libnats's C callbacks, which call back into the node
 
   void became_connected(const char* how);

@@ -16,7 +16,7 @@ namespace chat_server::cluster {
 
 struct directory_record {
   std::string room;
-  std::string node;            ///< the home node's --node-name
+  std::string node;               ///< the home node's --node-name
   std::uint64_t incarnation = 0;  ///< the home node's process, drawn at its start
   std::int64_t created = 0;       ///< Unix seconds
 };

@@ -3,19 +3,18 @@
 // the front node, which writes it to the client's TCP connection.
 #pragma once
 
-#include "handshake_transport.hpp"
 #include "cluster/cluster_node.hpp"
+#include "handshake_transport.hpp"
 
-#include <boost/asio/strand.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
 
 #include <memory>
 #include <vector>
 
 namespace chat_server::cluster {
 
-class forwarded_transport final : public handshake_transport,
-                                  public std::enable_shared_from_this<forwarded_transport> {
+class forwarded_transport final : public handshake_transport, public std::enable_shared_from_this<forwarded_transport> {
  public:
   forwarded_transport(boost::asio::io_context& io, std::vector<std::uint8_t> request, const libchat::ip_address& client,
                       reply_function reply);

@@ -71,9 +71,8 @@ class test_cluster {
 
   std::unique_ptr<server_process> start_node(std::size_t i, const std::string& urls) {
     const std::string n = std::to_string(i + 1);
-    std::vector<std::string> args{"--bind",       "127.0.0." + n, "--cluster",      urls,
-                                  "--node-name",  "node" + n,     "--node-timeout", node_timeout,
-                                  "--key-file",   directory_ + "/server.key"};
+    std::vector<std::string> args{"--bind",   "127.0.0." + n,   "--cluster",  urls,         "--node-name",
+                                  "node" + n, "--node-timeout", node_timeout, "--key-file", directory_ + "/server.key"};
     args.insert(args.end(), extra_.begin(), extra_.end());
     auto node = std::make_unique<server_process>(args);
     if (!node->wait_for_log("room directory ready", 20s))
@@ -209,8 +208,7 @@ TEST_CASE("when the host leaves, everyone is told and the name is free on every 
   CHECK(has(line, R"("host":true)"));
 }
 
-TEST_CASE("a killed node's names are free within the node timeout and other rooms miss nothing",
-          "[cluster]") {
+TEST_CASE("a killed node's names are free within the node timeout and other rooms miss nothing", "[cluster]") {
   test_cluster cluster(3);
   auto alice = cluster.client(0, {"--create", "stays", "--name", "alice"});
   REQUIRE(has(outcome(*alice), R"("type":"connected")"));
@@ -246,7 +244,7 @@ TEST_CASE("a killed node's names are free within the node timeout and other room
   talking.store(false);
   talk.join();
   WARN("cluster: a killed node's room name was free again after " << freed_after << " s (--node-timeout "
-                                                                   << node_timeout << ")");
+                                                                  << node_timeout << ")");
   CHECK(freed_after > 0);
   CHECK(freed_after <= std::atof(node_timeout) + 2.0);
   // Every tick reached bob, in order.
@@ -256,8 +254,7 @@ TEST_CASE("a killed node's names are free within the node timeout and other room
   CHECK(heard == sent);
 }
 
-TEST_CASE("while NATS is down nodes answer server_busy and keep relaying, then they come back",
-          "[cluster]") {
+TEST_CASE("while NATS is down nodes answer server_busy and keep relaying, then they come back", "[cluster]") {
   test_cluster cluster(2);
   auto alice = cluster.client(0, {"--create", "steady", "--name", "alice"});
   REQUIRE(has(outcome(*alice), R"("type":"connected")"));
@@ -310,9 +307,10 @@ std::pair<std::unique_ptr<json_client>, std::string> until_connected(Start start
   }
 }
 
-TEST_CASE("a three-server NATS cluster loses one server: the service goes on, and a node cut off gives up a room "
-          "whose name was taken meanwhile",
-          "[cluster]") {
+TEST_CASE(
+    "a three-server NATS cluster loses one server: the service goes on, and a node cut off gives up a room "
+    "whose name was taken meanwhile",
+    "[cluster]") {
   // NATS servers A, B and C, routed to each other; node 1 reaches only A, nodes 2 and 3 reach B and C.
   const std::array<std::uint16_t, 3> routes{free_tcp_port(), free_tcp_port(), free_tcp_port()};
   std::vector<std::unique_ptr<nats_process>> nats;
@@ -320,7 +318,8 @@ TEST_CASE("a three-server NATS cluster loses one server: the service goes on, an
     std::vector<std::uint16_t> others;
     for (std::size_t j = 0; j < 3; ++j)
       if (j != i) others.push_back(routes[j]);
-    nats.push_back(std::make_unique<nats_process>(routes[i], others, "nats-" + std::string(1, static_cast<char>('a' + i))));
+    nats.push_back(
+        std::make_unique<nats_process>(routes[i], others, "nats-" + std::string(1, static_cast<char>('a' + i))));
   }
   const std::string a = nats[0]->url(), b = nats[1]->url(), c = nats[2]->url();
   test_cluster cluster(std::move(nats), {a, b + "," + c, c + "," + b}, {"--cluster-replicas", "3"});

@@ -19,7 +19,9 @@ extern char** environ;
 
 namespace chat_test {
 
-std::string nats_binary() { return "/usr/sbin/nats-server"; }  // Debian ships it in sbin
+std::string nats_binary() {
+  return "/usr/sbin/nats-server";
+}  // Debian ships it in sbin
 
 std::uint16_t free_tcp_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -59,8 +61,8 @@ nats_process::~nats_process() {
 
 void nats_process::spawn() {
   const std::string log_file = directory_ + "/nats-" + std::to_string(++starts_) + ".log";
-  std::vector<std::string> args{nats_binary(), "-js", "-a", "127.0.0.1", "-p", std::to_string(port_), "-sd",
-                                directory_ + "/store", "-n", name_, "-l", log_file};
+  std::vector<std::string> args{nats_binary(),         "-js", "-a",  "127.0.0.1", "-p",    std::to_string(port_), "-sd",
+                                directory_ + "/store", "-n",  name_, "-l",        log_file};
   if (cluster_port_) {
     // --no_advertise: clients reach only the servers they are given (not the others, which the
     // cluster would tell them of), so that a test can cut one node off by stopping its server.

@@ -47,7 +47,7 @@ TEST_CASE("node names are NATS subject tokens", "[cluster]") {
   CHECK(valid_node_name("eu-west_3"));
   CHECK(valid_node_name(std::string(64, 'a')));
   for (const std::string& bad : {std::string(), std::string(65, 'a'), std::string("a.b"), std::string("a b"),
-                                std::string("a*"), std::string("a>"), std::string("ünï")})
+                                 std::string("a*"), std::string("a>"), std::string("ünï")})
     CHECK_FALSE(valid_node_name(bad));
 }
 
