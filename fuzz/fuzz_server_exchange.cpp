@@ -131,6 +131,7 @@ const bool trace = std::getenv("FUZZ_TRACE") != nullptr;
 const char* action_name(kind k) {
   switch (k) {
     case kind::read: return "read";
+    case kind::route: return "route";
     case kind::write: return "write";
     case kind::find_room: return "find_room";
     case kind::check_room: return "check_room";
@@ -153,7 +154,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FuzzedDataProvider in(data, size);
   bool plaintext_request = true;
   const fuzz::bytes stream = make_stream(in, plaintext_request);
-  const libchat::server_exchange_config config{.allow_plaintext = in.ConsumeBool(), .udp_port = 9001};
+  // route_joins as in cluster mode: every join also passes the route step (run here, so that the
+  // corpus's inputs keep their meaning).
+  const libchat::server_exchange_config config{
+      .allow_plaintext = in.ConsumeBool(), .udp_port = 9001, .route_joins = true};
   const auto how = static_cast<libchat::door>(in.ConsumeIntegralInRange<int>(0, 2));
 
   counting_ledger ledger(in);
@@ -185,6 +189,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       case kind::write:
         check_frame(action.bytes, x.room());
         action = x.on_written();
+        break;
+      case kind::route:
+        FUZZ_CHECK(x.operation() == 2, "route for something other than a join");
+        action = x.on_routed();
         break;
       case kind::find_room: {
         libchat::room_lookup lookup{.found = in.ConsumeBool(), .at_capacity = in.ConsumeBool()};

@@ -16,9 +16,9 @@ namespace asio = boost::asio;
 
 namespace {
 constexpr std::chrono::milliseconds busy_deadline{1000};
-// A request is one frame of at most a 5-byte header, a 255-byte name and the payload: a client
-// that sends more than this before its request is parsed is refused by the exchange anyway.
-constexpr std::size_t max_forwarded_request = 64u << 10;
+// A request is one frame: a header of a few bytes, a name of up to 255 and the payload. Bytes past
+// that are refused by the exchange (bad_request) wherever it runs, so they need not be kept.
+constexpr std::size_t frame_overhead = 512;
 
 bool refused(libchat::door how) { return how != libchat::door::open; }
 // The one wall-clock read of a handshake: what a sealed request's time is checked against.
@@ -80,6 +80,7 @@ void handshake_connection::execute(const libchat::server_action& action) {
   using kind = libchat::server_action::kind;
   switch (action.what) {
     case kind::read: return read(action.buffer);
+    case kind::route: return route(action.room);
     case kind::write: return write(action.bytes, action.last);
     case kind::find_room: return find_room(action.room);
     case kind::check_room: return check_room();
@@ -102,7 +103,8 @@ void handshake_connection::read(libchat::mutable_byte_view into) {
       return self->fail();
     }
     // Cluster mode: kept, so that a join for a room on another node can be forwarded as it came.
-    if (self->services_.cluster && self->request_bytes_.size() + n <= max_forwarded_request)
+    if (self->services_.cluster &&
+        self->request_bytes_.size() + n <= self->services_.settings.exchange.max_payload + frame_overhead)
       self->request_bytes_.insert(self->request_bytes_.end(), into.data(), into.data() + n);
     self->execute(self->exchange_.on_read(n));
   });
@@ -115,12 +117,28 @@ void handshake_connection::write(libchat::byte_view bytes, bool last) {
   });
 }
 
+void handshake_connection::route(std::string_view name) {
+  // A join, read but not opened: if its room is homed on another node, the request goes there as
+  // it came, and that node opens it. A request forwarded here is this node's to answer.
+  auto* cluster = services_.cluster;
+  if (!cluster || !cluster->ready() || transport_->forwarded() || services_.rooms.find(name))
+    return execute(exchange_.on_routed());
+  cluster->find(std::string(name), [self = shared_from_this()](cluster::directory_answer answer) {
+    self->come_back([self, answer = std::move(answer)] {
+      if (answer.what == cluster::directory_answer::kind::elsewhere) return self->forward_to(answer.node);
+      self->directory_answer_ = answer;  // find_room answers from it
+      self->execute(self->exchange_.on_routed());
+    });
+  });
+}
+
 void handshake_connection::find_room(std::string_view name) {
   auto* cluster = services_.cluster;
   // Without the directory, no answer is safe: a name could end up held twice.
   if (cluster && !cluster->ready()) return answer_lookup(false, true);
   room_ = services_.rooms.find(name);
   if (room_ || !cluster) return answer_lookup(false, false);
+  if (directory_answer_) return on_directory(*directory_answer_);  // asked at route already
   cluster->find(std::string(name), [self = shared_from_this()](cluster::directory_answer answer) {
     self->come_back([self, answer = std::move(answer)] { self->on_directory(answer); });
   });
@@ -142,12 +160,9 @@ void handshake_connection::on_directory(const cluster::directory_answer& answer)
     case kind::here: return answer_lookup(false, false);  // here but not in the table: being created, or closed
     case kind::unavailable: return answer_lookup(false, true);
     case kind::elsewhere:
-      // A create answers room_exists here; a join is the home node's to answer (and a join that
-      // was forwarded here already is not sent on again: that room closed meanwhile).
-      if (exchange_.operation() != static_cast<std::uint8_t>(libchat::operation::join_room))
-        return answer_lookup(true, false);
-      if (transport_->forwarded()) return answer_lookup(false, false);
-      return forward_to(answer.node);
+      // A create answers room_exists. A join homed elsewhere was forwarded at route; one that
+      // gets here was forwarded to this node already, for a room that closed meanwhile.
+      return answer_lookup(exchange_.operation() != static_cast<std::uint8_t>(libchat::operation::join_room), false);
   }
 }
 
@@ -167,10 +182,14 @@ void handshake_connection::forward_to(const std::string& node) {
                                                        "handshake from {} for room '{}' forwarded to node '{}'",
                                                        self->peer_, self->exchange_.room(), node);
                                                    return self->write_forwarded();
+                                                 // Not taken: this node answers, as if the room
+                                                 // were not there (its home is gone) or busy.
                                                  case cluster::forward_answer::no_home:
-                                                   return self->answer_lookup(false, false);
+                                                   self->directory_answer_ = {cluster::directory_answer::kind::absent, {}};
+                                                   return self->execute(self->exchange_.on_routed());
                                                  case cluster::forward_answer::unavailable:
-                                                   return self->answer_lookup(false, true);
+                                                   self->directory_answer_ = {cluster::directory_answer::kind::unavailable, {}};
+                                                   return self->execute(self->exchange_.on_routed());
                                                }
                                              });
                                            });

@@ -21,6 +21,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,11 +45,13 @@ class handshake_connection : public std::enable_shared_from_this<handshake_conne
   void execute(const libchat::server_action& action);
   void read(libchat::mutable_byte_view into);
   void write(libchat::byte_view bytes, bool last);
+  /// A join read but not opened: forwarded whole if its room lives on another node (cluster mode).
+  void route(std::string_view name);
   void find_room(std::string_view name);
   /// Answers the exchange's lookup from the local table (and the directory's `unavailable`).
   void answer_lookup(bool found_elsewhere, bool unavailable);
   void on_directory(const cluster::directory_answer& answer);
-  /// Hands the request to the room's home node, or answers as if the room were not there.
+  /// Hands the request to the room's home node; if it is not taken, this node runs it.
   void forward_to(const std::string& node);
   void write_forwarded();
   void check_room();
@@ -88,6 +91,7 @@ class handshake_connection : public std::enable_shared_from_this<handshake_conne
   // frames still to write.
   std::vector<std::uint8_t> request_bytes_;
   std::string forward_id_;
+  std::optional<cluster::directory_answer> directory_answer_;  // what route learnt, for find_room
   // While forwarded, nothing of ours is pending between the home node's frames: this holds the
   // connection until the last frame is written or the deadline ends it.
   std::shared_ptr<handshake_connection> held_while_forwarded_;

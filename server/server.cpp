@@ -77,7 +77,10 @@ server::server(const server_config& config, libchat::server_key key, std::option
   exchange.max_payload = config_.max_payload;
   exchange.allow_plaintext = config_.allow_plaintext;
   exchange.udp_port = relay_->port();
-  if (config_.cluster) exchange.udp_host = config_.cluster->advertise;
+  if (config_.cluster) {
+    exchange.udp_host = config_.cluster->advertise;
+    exchange.route_joins = true;  // forwarded joins are opened by their home node only
+  }
   exchange.next_key = next_key;
   exchange.key_datagrams = config_.key_datagrams;
   exchange.rooms_per_address = config_.per_address.rooms;

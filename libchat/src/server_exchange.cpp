@@ -89,7 +89,19 @@ server_action server_exchange::on_request() {
     outcome_.what = exchange_outcome::kind::key_sent;
     return reply(frame_state::response, encode_server_key_response(key_.public_half()), true);
   }
+  if (config_.route_joins && operation_ == static_cast<std::uint8_t>(operation::join_room)) {
+    step_ = step::routing;
+    return {.what = server_action::kind::route, .room = room_};
+  }
+  return open_request();
+}
 
+server_action server_exchange::on_routed() {
+  step_ = step::reading;
+  return open_request();
+}
+
+server_action server_exchange::open_request() {
   const std::string_view payload = reader_.payload();
   boost::system::result<room_request> request = make_error_code(errc::bad_handshake);
   if (is_sealed_request(payload)) {

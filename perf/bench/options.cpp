@@ -139,6 +139,7 @@ parse_result parse_options(int argc, char** argv) {
       ("connect", po::value<std::string>(), "Attach to a running system at HOST:PORT instead of starting one (chat-server: its TCP port; limit-relay: its UDP port; mqtt: the broker).")
       ("server-pid", po::value<int>(), "With --connect: the PID whose CPU and memory to report.")
       ("source-ip", po::value<std::string>(), "Local address of the members' sockets (default: the kernel's choice). Each address has ~28k ephemeral ports: with several chat-bench processes on different 127.x addresses, one server can hold more members (perf/memory.sh).")
+      ("join-via", po::value<std::string>(), "Cluster mode (docs/cluster.md), with --connect to one node: members other than each room's host join through these other nodes (HOST:PORT,HOST:PORT,..., in turn) while the rooms live on the --connect node; every datagram goes to the room's node, as the completion's udp_host says. The relay figures are then the --connect node's with joins forwarded.")
       ("server-log", po::value<std::string>(), "Append the started systems' output to this file.")
       ("count-allocs", po::value<std::string>()->implicit_value(""), "Preload the heap allocation counter (libmalloc_count.so, or this path) into the started systems and report allocations per message and per delivery.");
   po::options_description generator("Generator and output");
@@ -206,6 +207,17 @@ parse_result parse_options(int argc, char** argv) {
     if (vm.count("connect")) o.connect = vm["connect"].as<std::string>();
     if (vm.count("server-pid")) o.server_pid = vm["server-pid"].as<int>();
     if (vm.count("source-ip")) o.source_ip = vm["source-ip"].as<std::string>();
+    if (vm.count("join-via")) {
+      if (!o.connect) throw po::error("--join-via needs --connect (a node of a running cluster)");
+      std::string list = vm["join-via"].as<std::string>();
+      for (std::size_t at = 0; at <= list.size();) {
+        const auto comma = list.find(',', at);
+        const std::string item = list.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+        if (!item.empty()) o.join_via.push_back(item);
+        if (comma == std::string::npos) break;
+        at = comma + 1;
+      }
+    }
     if (vm.count("server-log")) o.server_log = vm["server-log"].as<std::string>();
     if (vm.count("count-allocs")) {
       std::string lib = vm["count-allocs"].as<std::string>();

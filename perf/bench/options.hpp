@@ -38,6 +38,9 @@ struct options {
   std::vector<std::string> server_args;  ///< after `--`: extra arguments for the started target(s)
   std::optional<std::string> connect;
   std::optional<std::string> source_ip;  ///< local address of the members' TCP (and so UDP) sockets
+  /// Cluster mode: the other nodes (HOST:PORT) that members other than a room's host join
+  /// through, in turn; their datagrams go where the completion's udp_host says.
+  std::vector<std::string> join_via;
   std::optional<int> server_pid;
   std::optional<unsigned> server_threads;
   std::optional<std::string> server_log;

@@ -159,6 +159,7 @@ class setup_driver {
 
   void run_handshakes(const endpoint& tcp_server, const libchat::public_key* server_key) {
     tcp_server_ = tcp_server;
+    for (const auto& node : pop_.options_.join_via) join_via_.push_back(parse_endpoint(node));
     handshaking_ = true;
     if (pop_.options_.encrypted) {
       if (!server_key) throw std::runtime_error("encrypted handshakes need the server's key");
@@ -280,7 +281,10 @@ class setup_driver {
 
   void start_handshake(std::uint32_t member) {
     const auto& m = pop_.members_[member];
-    const int fd = ::socket(tcp_server_.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    // Cluster mode: a room's host creates it on the --connect node; the others join through the
+    // other nodes in turn (their joins are forwarded to the room's node).
+    const endpoint& node = m.position != 0 && !join_via_.empty() ? join_via_[member % join_via_.size()] : tcp_server_;
+    const int fd = ::socket(node.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) throw std::runtime_error(errno_text("socket"));
     if (!pop_.options_.source_ip.empty()) {
       // The token is bound to this address, and the member's UDP socket will be too.
@@ -290,7 +294,7 @@ class setup_driver {
         throw std::runtime_error(errno_text(("bind to --source-ip " + pop_.options_.source_ip).c_str()));
       }
     }
-    if (::connect(fd, tcp_server_.get(), tcp_server_.length) != 0 && errno != EINPROGRESS) {
+    if (::connect(fd, node.get(), node.length) != 0 && errno != EINPROGRESS) {
       ::close(fd);
       return retry(member, "connect failed");
     }
@@ -456,7 +460,9 @@ class setup_driver {
     finish_job(slot);
     ++handshakes_done_;
     if (m.position == 0) --creates_left_;
-    start_bind(member, any_port(local), tcp_server_.with_port(done.udp_port));
+    // Datagrams go to the room's node: the completion's udp_host (cluster mode), else the server.
+    start_bind(member, any_port(local),
+               done.udp_host ? make_endpoint(*done.udp_host, done.udp_port) : tcp_server_.with_port(done.udp_port));
     return false;
   }
 
@@ -546,6 +552,7 @@ class setup_driver {
   int epoll_fd_ = -1;
   std::int64_t deadline_ = 0;
   endpoint tcp_server_;
+  std::vector<endpoint> join_via_;
   endpoint udp_server_;
   endpoint local_;
   bool handshaking_ = false;

@@ -50,6 +50,7 @@ struct population_options {
   double handshake_rate = 0;       ///< encrypted handshakes started per second at most (0: no limit)
   std::int64_t timeout_ns = 0;     ///< for the whole set-up
   std::string source_ip;           ///< bind the handshake connections here (empty: the kernel's choice)
+  std::vector<std::string> join_via;  ///< cluster mode: joins go through these nodes in turn (HOST:PORT)
   std::string label;               ///< for progress lines
   bool progress = true;
 };

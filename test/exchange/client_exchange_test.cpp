@@ -199,6 +199,7 @@ struct duel {
             to_client.insert(to_client.end(), s.bytes.begin(), s.bytes.end());
             s = server.on_written();
             break;
+          case sk::route: s = server.on_routed(); break;
           case sk::find_room: {
             auto it = world.rooms.find(std::string(s.room));
             found = it == world.rooms.end() ? nullptr : it->second.get();

@@ -156,6 +156,29 @@ TEST_CASE("a plaintext join without a password: 202, then a token", "[exchange]"
   CHECK(w.rooms["lobby"]->member_count() == 2);
 }
 
+TEST_CASE("cluster mode: a join stops at route before its payload is opened, and may be handed on",
+          "[exchange][cluster]") {
+  server_world w;
+  w.config.route_joins = true;
+  w.add_room("lobby");
+  // Run here: route, then the join as on a single server.
+  const auto here = w.run(request(join_op, "lobby", "bob"));
+  CHECK(here.step_line() == "read route find_room write admit write-last close");
+  CHECK(here.outcome.what == outcome_kind::joined);
+  // Handed to the room's home node at route: nothing was answered, opened or reserved here.
+  const auto away = w.run(request(join_op, "lobby", "carol"), {fault::kind::forwarded_at_route});
+  CHECK(away.step_line() == "read route failed");
+  CHECK(away.frames.empty());
+  CHECK(away.outcome.username.empty());  // the payload was never read
+  CHECK(w.rooms["lobby"]->member_count() == 2);
+  // Creates, key requests and malformed requests never stop at route.
+  CHECK(w.run(request(create_op, "other", "dan")).step_line() == "read find_room write create write-last close");
+  CHECK(w.run(tcrp_frame(key_op, 0, "", "")).step_line() == "read write-last close");
+  const auto bad = w.run(tcrp_frame(join_op, 0, "lobby", "{not json"));
+  CHECK(bad.step_line() == "read route write-last close");  // a join: routed, then refused where it runs
+  check_refused(bad, refusal::malformed, frame_state::response);
+}
+
 TEST_CASE("a join to a room that does not exist is refused before the 202", "[exchange]") {
   server_world w;
   const auto t = w.run(request(join_op, "nowhere", "bob"));

@@ -54,7 +54,8 @@ struct fault {
     room_closes,         ///< the room found by find_room closes before the admission runs
     create_race,         ///< another create of the same name lands between lookup and insert
     table_fills,         ///< the table reaches max_rooms between lookup and insert
-    fails_while_hashing  ///< the deadline fires while the hash runs
+    fails_while_hashing,  ///< the deadline fires while the hash runs
+    forwarded_at_route    ///< (route_joins) the adapter forwards the join: on_failed at route
   };
   kind what = kind::none;
   int at = 1;
@@ -159,6 +160,12 @@ class server_world {
             return failed();
           }
           action = x.on_written();
+          break;
+        }
+        case kind::route: {
+          t.steps.push_back("route");
+          if (f.what == fault::kind::forwarded_at_route) return failed();
+          action = x.on_routed();
           break;
         }
         case kind::find_room: {

@@ -47,6 +47,8 @@ export interface ServerOptions {
   /** The TCP port (default: a free one); to restart a server where clients pinned it. */
   port?: number;
   udpPort?: number;
+  /** The address to bind (default 127.0.0.1); cluster tests give each node its own 127.0.0.N. */
+  bind?: string;
 }
 
 export interface RunningServer {
@@ -91,7 +93,7 @@ function liftedLimits(extra: string[]): string[] {
 export function startServer(extra: string[] = [], options: ServerOptions = {}): Promise<RunningServer> {
   const keyFile = options.keyFile ?? path.join(temporaryDir('libchat-key-'), 'server.key');
   const args = [
-    '--bind', '127.0.0.1',
+    '--bind', options.bind ?? '127.0.0.1',
     '--port', String(options.port ?? 0),
     ...(options.udpPort !== undefined ? ['--udp-port', String(options.udpPort)] : []),
     '--key-file', keyFile,
@@ -236,4 +238,43 @@ export class CliClient {
   kill(): void {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
   }
+}
+
+export interface RunningNats {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Debian's nats-server with JetStream on a free loopback port, its store in a temporary directory. */
+export function startNats(): Promise<RunningNats> {
+  const dir = temporaryDir('libchat-nats-');
+  const child = spawn('/usr/sbin/nats-server', ['-js', '-a', '127.0.0.1', '-p', '-1', '-sd', path.join(dir, 'js')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const log: string[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`nats-server did not start:\n${log.join('\n')}`));
+    }, 10000);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    let port: string | undefined;
+    readline.createInterface({ input: child.stderr }).on('line', (line) => {
+      log.push(line);
+      port ??= /Listening for client connections on [0-9.]+:(\d+)/.exec(line)?.[1];
+      if (!port || !/Server is ready/.test(line)) return;
+      clearTimeout(timer);
+      resolve({
+        url: `nats://127.0.0.1:${port}`,
+        stop: async () => {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          child.kill('SIGTERM');
+          if (!(await waitForExit(child, 5000))) child.kill('SIGKILL');
+        },
+      });
+    });
+  });
 }

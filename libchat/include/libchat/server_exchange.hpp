@@ -9,6 +9,8 @@
 //
 //   auto a = x.start();                       // read
 //   read → x.on_read(n)                       // into a.buffer; n > 0
+//   route → x.on_routed()                     // (route_joins) a join for a.room, still unopened:
+//                                             //   the adapter may forward it (then on_failed)
 //   write → x.on_written()                    // a.bytes; a.last: close gracefully after it
 //   find_room → x.on_room_lookup(lookup)      // a.room
 //   check_room → x.on_room_checked(refusal)   // the room find_room found: would it admit now?
@@ -106,6 +108,10 @@ struct server_exchange_config {
   std::size_t tokens_per_address = 256;
   std::size_t max_members = 1000;
   std::chrono::seconds request_skew{60};  ///< the replay ledger's window, for its refusal's sentence
+  /// Cluster mode: stop at `route` once a join's frame is read, before its payload is opened, so
+  /// that the adapter can send the request's bytes to the room's home node (the room name is in
+  /// the clear header) without spending an X25519 on a request another node will run.
+  bool route_joins = false;
 };
 
 /// How the listener let the connection in. A refused one is only read, to answer its request.
@@ -142,6 +148,7 @@ struct admission_request {
 struct server_action {
   enum class kind : std::uint8_t {
     read,             ///< read some bytes into `buffer`, then on_read
+    route,            ///< (route_joins) a join for `room` is read, not yet opened: on_routed, or forward it
     write,            ///< write `bytes`, then on_written; `last`: then close gracefully
     find_room,        ///< look `room` up in the table, then on_room_lookup
     check_room,       ///< ask the room find_room found whether it would admit anyone now, then on_room_checked
@@ -198,6 +205,8 @@ class LIBCHAT_EXPORT server_exchange {
 
   server_action start();
   server_action on_read(std::size_t n);
+  /// After `route`: the request is this node's to run.
+  server_action on_routed();
   server_action on_written();
   server_action on_room_lookup(const room_lookup& lookup);
   /// `refusal`: why the room would not admit anyone now (room_closed, room_full, rate_limited),
@@ -222,6 +231,7 @@ class LIBCHAT_EXPORT server_exchange {
  private:
   enum class step : std::uint8_t {
     reading,
+    routing,
     looking_up,
     accepting,
     checking,
@@ -234,6 +244,8 @@ class LIBCHAT_EXPORT server_exchange {
   };
 
   server_action on_request();
+  /// The payload: opened (sealed) or parsed, checked, then the room lookup.
+  server_action open_request();
   /// A sealed request that opened: refused if untimed, outside the window, or seen before.
   std::optional<refusal> check_freshness();
   server_action after_accepted();
