@@ -65,7 +65,6 @@ void handshake_connection::arm_deadline(std::chrono::milliseconds after) {
     if (auto self = weak.lock()) {
       self->gone_->store(true, std::memory_order_relaxed);
       self->transport_->abort();
-      self->held_while_forwarded_.reset();
       // No socket operation is pending while a hash waits: a job still queued is dropped and the
       // exchange ends here (one already running comes back, and finds the connection gone).
       if (self->hash_ticket_ != 0 && self->services_.hashes.cancel(self->hash_ticket_)) {
@@ -176,7 +175,7 @@ void handshake_connection::forward_to(const std::string& node) {
                                                    // The home node runs the exchange now: this one gives back what it
                                                    // holds here.
                                                    self->forwarded_ = true;
-                                                   self->held_while_forwarded_ = self;
+                                                   self->hold_until_deadline();
                                                    self->exchange_.on_failed();
                                                    self->services_.log.debug(
                                                        "handshake from {} for room '{}' forwarded to node '{}'",
@@ -195,6 +194,18 @@ void handshake_connection::forward_to(const std::string& node) {
                                            });
 }
 
+void handshake_connection::hold_until_deadline() {
+  // Forwarded, nothing of ours is pending between the home node's frames: the deadline's wait
+  // holds the connection instead (a handler destroyed with the io_context lets it go, which a
+  // member holding `this` would not).
+  deadline_.expires_at(deadline_.expiry());  // cancels the wait that holds it weakly
+  deadline_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (ec) return;
+    self->gone_->store(true, std::memory_order_relaxed);
+    self->transport_->abort();
+  });
+}
+
 void handshake_connection::on_frame(std::vector<std::uint8_t> bytes, bool last) {
   asio::post(transport_->executor(), [self = shared_from_this(), bytes = std::move(bytes), last]() mutable {
     self->forwarded_frames_.emplace_back(std::move(bytes), last);
@@ -208,18 +219,20 @@ void handshake_connection::write_forwarded() {
   if (bytes.empty()) {  // the home node ended the exchange without a further answer
     forward_id_.clear();
     transport_->abort();
-    return held_while_forwarded_.reset();
+    deadline_.cancel();  // lets the connection go
+    return;
   }
   writing_ = true;
   transport_->write(libchat::byte_view(bytes.data(), bytes.size()), last,
                     [self = shared_from_this(), last = last](const boost::system::error_code& ec) {
                       self->writing_ = false;
                       self->forwarded_frames_.pop_front();
-                      if (ec || last) {
-                        self->forward_id_.clear();
-                        self->held_while_forwarded_.reset();  // `self` holds it until this returns
+                      if (ec || last) self->forward_id_.clear();
+                      if (ec) {
+                        self->transport_->abort();
+                        self->deadline_.cancel();
+                        return;
                       }
-                      if (ec) return self->transport_->abort();
                       if (last) return self->close_gracefully();
                       self->write_forwarded();
                     });

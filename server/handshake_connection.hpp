@@ -54,6 +54,8 @@ class handshake_connection : public std::enable_shared_from_this<handshake_conne
   /// Hands the request to the room's home node; if it is not taken, this node runs it.
   void forward_to(const std::string& node);
   void write_forwarded();
+  /// While forwarded: the deadline holds the connection until the last frame is written.
+  void hold_until_deadline();
   void check_room();
   void hash_password(std::string_view password, double budget_left);
   void verify_password(std::string_view password, const libchat::password_hash& stored, double budget_left);
@@ -92,9 +94,7 @@ class handshake_connection : public std::enable_shared_from_this<handshake_conne
   std::vector<std::uint8_t> request_bytes_;
   std::string forward_id_;
   std::optional<cluster::directory_answer> directory_answer_;  // what route learnt, for find_room
-  // While forwarded, nothing of ours is pending between the home node's frames: this holds the
-  // connection until the last frame is written or the deadline ends it.
-  std::shared_ptr<handshake_connection> held_while_forwarded_;
+
   bool forwarded_ = false;
   bool writing_ = false;
   std::deque<std::pair<std::vector<std::uint8_t>, bool>> forwarded_frames_;

@@ -37,7 +37,6 @@ void tcp_transport::abort() {
 }
 
 void tcp_transport::finish(std::function<void()> closed) {
-  on_closed_ = std::move(closed);
   // Shut down our side, then read until the client closes (bounded), so that a request body we
   // never read does not turn our close into a reset that destroys the reply in flight.
   boost::system::error_code ignored;
@@ -50,26 +49,19 @@ void tcp_transport::finish(std::function<void()> closed) {
       self->socket_.close(ignored_too);
     }
   });
-  drain();
+  drain(std::move(closed));
 }
 
-void tcp_transport::drain() {
-  socket_.async_read_some(asio::buffer(discard_),
-                          [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
-                            self->drained_ += n;
-                            if (!ec && self->drained_ < max_drained_bytes) return self->drain();
-                            self->linger_.cancel();
-                            boost::system::error_code ignored;
-                            self->socket_.close(ignored);
-                            self->closed();
-                          });
-}
-
-void tcp_transport::closed() {
-  if (auto f = std::move(on_closed_)) {
-    on_closed_ = nullptr;
-    f();
-  }
+void tcp_transport::drain(std::function<void()> closed) {
+  socket_.async_read_some(asio::buffer(discard_), [self = shared_from_this(), closed = std::move(closed)](
+                                                      const boost::system::error_code& ec, std::size_t n) mutable {
+    self->drained_ += n;
+    if (!ec && self->drained_ < max_drained_bytes) return self->drain(std::move(closed));
+    self->linger_.cancel();
+    boost::system::error_code ignored;
+    self->socket_.close(ignored);
+    closed();
+  });
 }
 
 }  // namespace chat_server

@@ -23,15 +23,16 @@ class tcp_transport final : public handshake_transport, public std::enable_share
   std::string peer() const override { return peer_; }
 
  private:
-  void drain();
-  void closed();
+  /// Reads and discards until the client closes, then calls `closed`. The callback travels with
+  /// the pending read rather than living in a member: it holds the connection, which holds this
+  /// transport, and a member would make a cycle that an io_context destroyed mid-linger leaks.
+  void drain(std::function<void()> closed);
 
   boost::asio::ip::tcp::socket socket_;
   boost::asio::steady_timer linger_;
   std::string peer_;
   std::array<char, 4096> discard_{};
   std::size_t drained_ = 0;
-  std::function<void()> on_closed_;
 };
 
 }  // namespace chat_server
