@@ -245,12 +245,14 @@ TEST_CASE("a killed node's names are free within the node timeout and other room
   talk.join();
   WARN("cluster: a killed node's room name was free again after " << freed_after << " s (--node-timeout "
                                                                   << node_timeout << ")");
+  INFO("freed after " << freed_after << " s; last answer: " << line.value_or("(none)"));
   CHECK(freed_after > 0);
   CHECK(freed_after <= std::atof(node_timeout) + 2.0);
   // Every tick reached bob, in order.
   int heard = 0;
   for (int i = 0; i < sent; ++i)
     if (has(bob->wait_for(R"("type":"message")", 2s), message_from("alice", "tick " + std::to_string(i)))) ++heard;
+  INFO("bob heard " << heard << " of " << sent << " ticks");
   CHECK(heard == sent);
 }
 
