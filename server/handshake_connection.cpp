@@ -167,31 +167,28 @@ void handshake_connection::on_directory(const cluster::directory_answer& answer)
 
 void handshake_connection::forward_to(const std::string& node) {
   auto weak = std::weak_ptr<handshake_connection>(shared_from_this());
-  forward_id_ = services_.cluster->forward(node, request_bytes_, ip_, std::weak_ptr<cluster::forward_sink>(weak),
-                                           [self = shared_from_this(), node](cluster::forward_answer answer) {
-                                             self->come_back([self, node, answer] {
-                                               switch (answer) {
-                                                 case cluster::forward_answer::accepted:
-                                                   // The home node runs the exchange now: this one gives back what it
-                                                   // holds here.
-                                                   self->forwarded_ = true;
-                                                   self->hold_until_deadline();
-                                                   self->exchange_.on_failed();
-                                                   self->services_.log.debug(
-                                                       "handshake from {} for room '{}' forwarded to node '{}'",
-                                                       self->peer_, self->exchange_.room(), node);
-                                                   return self->write_forwarded();
-                                                 // Not taken: this node answers, as if the room
-                                                 // were not there (its home is gone) or busy.
-                                                 case cluster::forward_answer::no_home:
-                                                   self->directory_answer_ = {cluster::directory_answer::kind::absent, {}};
-                                                   return self->execute(self->exchange_.on_routed());
-                                                 case cluster::forward_answer::unavailable:
-                                                   self->directory_answer_ = {cluster::directory_answer::kind::unavailable, {}};
-                                                   return self->execute(self->exchange_.on_routed());
-                                               }
-                                             });
-                                           });
+  forward_id_ = services_.cluster->forward(
+      node, request_bytes_, ip_, std::weak_ptr<cluster::forward_sink>(weak),
+      [self = shared_from_this(), node](cluster::forward_answer answer) {
+        self->come_back([self, node, answer] { self->on_forward_answer(node, answer); });
+      });
+}
+
+void handshake_connection::on_forward_answer(const std::string& node, cluster::forward_answer answer) {
+  using kind = cluster::directory_answer::kind;
+  switch (answer) {
+    case cluster::forward_answer::accepted:
+      // The home node runs the exchange now: this one gives back what it holds here.
+      forwarded_ = true;
+      hold_until_deadline();
+      exchange_.on_failed();
+      services_.log.debug("handshake from {} for room '{}' forwarded to node '{}'", peer_, exchange_.room(), node);
+      return write_forwarded();
+    // Not taken: this node answers, as if the room were not there (its home is gone) or busy.
+    case cluster::forward_answer::no_home: directory_answer_ = {kind::absent, {}}; break;
+    case cluster::forward_answer::unavailable: directory_answer_ = {kind::unavailable, {}}; break;
+  }
+  execute(exchange_.on_routed());
 }
 
 void handshake_connection::hold_until_deadline() {

@@ -53,6 +53,7 @@ class handshake_connection : public std::enable_shared_from_this<handshake_conne
   void on_directory(const cluster::directory_answer& answer);
   /// Hands the request to the room's home node; if it is not taken, this node runs it.
   void forward_to(const std::string& node);
+  void on_forward_answer(const std::string& node, cluster::forward_answer answer);
   void write_forwarded();
   /// While forwarded: the deadline holds the connection until the last frame is written.
   void hold_until_deadline();

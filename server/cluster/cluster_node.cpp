@@ -278,26 +278,41 @@ void cluster_node::heartbeats() {
   }
 }
 
+cluster_node::entry cluster_node::read_entry(const std::string& key) {
+  kvEntry* kv_entry = nullptr;
+  entry e;
+  const natsStatus s = kvStore_Get(&kv_entry, nats_->bucket_for(key), key.c_str());
+  e.status = s;
+  if (s != NATS_OK) return e;
+  e.revision = kvEntry_Revision(kv_entry);
+  e.record = decode_record(
+      std::string_view(kvEntry_ValueString(kv_entry), static_cast<std::size_t>(kvEntry_ValueLen(kv_entry))));
+  kvEntry_Destroy(kv_entry);
+  return e;
+}
+
+std::uint64_t cluster_node::create_entry(const std::string& key, const std::string& room) {
+  const std::string value = encode_record({room, settings_.node, incarnation_, unix_now()});
+  std::uint64_t revision = 0;
+  if (kvStore_Create(&revision, nats_->bucket_for(key), key.c_str(), value.data(), static_cast<int>(value.size())) !=
+      NATS_OK)
+    return 0;
+  return revision;
+}
+
 directory_answer cluster_node::lookup(const std::string& room) {
-  auto& n = *nats_;
   const std::string key = directory_key(room);
   for (int attempt = 0; attempt < 2; ++attempt) {
-    kvEntry* entry = nullptr;
-    const natsStatus s = kvStore_Get(&entry, n.bucket_for(key), key.c_str());
-    if (s == NATS_NOT_FOUND) return {directory_answer::kind::absent, {}};
-    if (s != NATS_OK) return {directory_answer::kind::unavailable, {}};
-    const std::string value(kvEntry_ValueString(entry), static_cast<std::size_t>(kvEntry_ValueLen(entry)));
-    const std::uint64_t revision = kvEntry_Revision(entry);
-    kvEntry_Destroy(entry);
-    const auto record = decode_record(value);
-    if (!record) return {directory_answer::kind::unavailable, {}};  // not ours to judge: leave it alone
-    if (record->node == settings_.node && record->incarnation == incarnation_)
-      return {directory_answer::kind::here, record->node};
-    if (liveness_.alive(record->node, record->incarnation, liveness::clock::now()))
-      return {directory_answer::kind::elsewhere, record->node};
+    const entry e = read_entry(key);
+    if (e.status == NATS_NOT_FOUND) return {directory_answer::kind::absent, {}};
+    // A failure, or a value not ours to judge (another version's): leave it alone.
+    if (e.status != NATS_OK || !e.record) return {directory_answer::kind::unavailable, {}};
+    if (e.ours(*this)) return {directory_answer::kind::here, e.record->node};
+    if (liveness_.alive(e.record->node, e.record->incarnation, liveness::clock::now()))
+      return {directory_answer::kind::elsewhere, e.record->node};
     // Its home is dead (or restarted): free the name, unless someone else just took it.
-    if (delete_if(key, revision)) {
-      log_.info("cluster: room '{}' of node '{}', which is gone, removed from the directory", room, record->node);
+    if (delete_if(key, e.revision)) {
+      log_.info("cluster: room '{}' of node '{}', which is gone, removed from the directory", room, e.record->node);
       return {directory_answer::kind::absent, {}};
     }
   }
@@ -331,14 +346,9 @@ void cluster_node::find(std::string room, std::function<void(directory_answer)> 
 void cluster_node::claim(std::string room, std::function<void(claim_answer)> done) {
   asio::post(workers_, [this, room = std::move(room), done = std::move(done)] {
     if (!ready()) return done({claim_answer::kind::unavailable, 0});
-    auto& n = *nats_;
     const std::string key = directory_key(room);
-    const std::string value = encode_record({room, settings_.node, incarnation_, unix_now()});
     for (int attempt = 0; attempt < 2; ++attempt) {
-      std::uint64_t revision = 0;
-      if (kvStore_Create(&revision, n.bucket_for(key), key.c_str(), value.data(), static_cast<int>(value.size())) ==
-          NATS_OK)
-        return done({claim_answer::kind::claimed, revision});
+      if (const std::uint64_t revision = create_entry(key, room)) return done({claim_answer::kind::claimed, revision});
       // Taken, or NATS failed: the lookup tells which (and frees a dead node's entry).
       switch (lookup(room).what) {
         case directory_answer::kind::absent: continue;
@@ -364,36 +374,27 @@ void cluster_node::release(std::string room, std::uint64_t revision) {
 void cluster_node::reclaim(std::string room, std::function<void(bool, std::uint64_t)> done) {
   asio::post(workers_, [this, room = std::move(room), done = std::move(done)] {
     if (!ready()) return done(true, 0);
-    auto& n = *nats_;
     const std::string key = directory_key(room);
-    const std::string value = encode_record({room, settings_.node, incarnation_, unix_now()});
     // A NATS server that just came back may need a moment to reach its cluster again: an
     // unanswered check is retried for a while, since "keep" would risk a name held twice.
     int unanswered = 0;
     for (int attempt = 0; attempt < 2;) {
-      kvEntry* entry = nullptr;
-      const natsStatus s = kvStore_Get(&entry, n.bucket_for(key), key.c_str());
-      if (s != NATS_OK && s != NATS_NOT_FOUND && ++unanswered < 20 && !stopping_.load()) {
+      const entry e = read_entry(key);
+      if (e.status != NATS_OK && e.status != NATS_NOT_FOUND && ++unanswered < 20 && !stopping_.load()) {
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
         continue;
       }
       ++attempt;
-      if (s == NATS_NOT_FOUND) {
-        std::uint64_t revision = 0;
-        if (kvStore_Create(&revision, n.bucket_for(key), key.c_str(), value.data(), static_cast<int>(value.size())) ==
-            NATS_OK) {
+      if (e.status == NATS_NOT_FOUND) {
+        if (const std::uint64_t revision = create_entry(key, room)) {
           log_.info("cluster: room '{}' written back into the directory after the outage", room);
           return done(true, revision);
         }
         continue;  // someone took it meanwhile: look again
       }
-      if (s != NATS_OK) return done(true, 0);
-      const std::string text(kvEntry_ValueString(entry), static_cast<std::size_t>(kvEntry_ValueLen(entry)));
-      const std::uint64_t revision = kvEntry_Revision(entry);
-      kvEntry_Destroy(entry);
-      const auto record = decode_record(text);
-      const bool ours = record && record->node == settings_.node && record->incarnation == incarnation_;
-      return done(ours, ours ? revision : 0);
+      if (e.status != NATS_OK) return done(true, 0);
+      const bool ours = e.ours(*this);
+      return done(ours, ours ? e.revision : 0);
     }
     done(true, 0);
   });

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "cluster_settings.hpp"
+#include "directory_record.hpp"
 #include "liveness.hpp"
 
 #include "libchat/address.hpp"
@@ -21,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -84,9 +86,6 @@ class cluster_node {
 
   /// Connected to NATS with the directory's buckets ready.
   bool ready() const noexcept { return ready_.load(std::memory_order_acquire); }
-  const settings& config() const noexcept { return settings_; }
-  std::uint64_t incarnation() const noexcept { return incarnation_; }
-  std::size_t live_nodes() const { return liveness_.live_nodes(liveness::clock::now()); }
 
   /// Where `room` lives. An entry whose home is dead is deleted (checked by revision) and answered absent.
   void find(std::string room, std::function<void(directory_answer)> done);
@@ -114,6 +113,19 @@ class cluster_node {
   /// On a worker: creates or binds the buckets; then the node is ready.
   void open_buckets();
   directory_answer lookup(const std::string& room);
+  /// One directory entry as read: the KV status (NATS_OK, NATS_NOT_FOUND, or a failure), and for
+  /// NATS_OK its revision and record (nullopt when the value is not one of ours).
+  struct entry {
+    int status = 0;
+    std::uint64_t revision = 0;
+    std::optional<directory_record> record;
+    bool ours(const cluster_node& n) const {
+      return record && record->node == n.settings_.node && record->incarnation == n.incarnation_;
+    }
+  };
+  entry read_entry(const std::string& key);
+  /// The atomic create of this node's entry for `room`; its revision, or 0 if it failed.
+  std::uint64_t create_entry(const std::string& key, const std::string& room);
   /// Deletes `key` if its last revision is still `revision`.
   bool delete_if(const std::string& key, std::uint64_t revision);
   void heartbeats();

@@ -104,6 +104,20 @@ std::string first_answer(std::unique_ptr<json_client> c) {
   return line ? *line : std::string("(no answer)");
 }
 
+/// Starts clients with `start` until one connects or `within` passes; that client (still in the
+/// room) and its first answer, or the last refusal.
+template <typename Start>
+std::pair<std::unique_ptr<json_client>, std::string> until_connected(Start start, std::chrono::milliseconds within) {
+  const auto until = clock_type::now() + within;
+  for (;;) {
+    auto client = start();
+    auto line = outcome(*client);
+    if (has(line, R"("type":"connected")") || clock_type::now() >= until)
+      return {std::move(client), line.value_or("(no answer)")};
+    std::this_thread::sleep_for(250ms);
+  }
+}
+
 /// What a test's message looks like in chat-client's JSON.
 std::string message_from(const std::string& who, const std::string& text) {
   return R"("from":")" + who + R"(","text":")" + text + R"(")";
@@ -197,15 +211,8 @@ TEST_CASE("when the host leaves, everyone is told and the name is free on every 
   CHECK(alice->wait_exit() == 0);
   CHECK(has(bob->wait_for(R"("event":"room_closed")"), R"("reason":"host_left")"));
   // The name is freed as the room closes; a create a moment later through node 3 takes it.
-  std::optional<std::string> line;
-  const auto until = clock_type::now() + 2s;
-  do {
-    auto again = cluster.client(2, {"--create", "brief", "--name", "carol"});
-    line = outcome(*again);
-    if (has(line, R"("type":"connected")")) break;
-    std::this_thread::sleep_for(100ms);
-  } while (clock_type::now() < until);
-  CHECK(has(line, R"("host":true)"));
+  auto carol = until_connected([&] { return cluster.client(2, {"--create", "brief", "--name", "carol"}); }, 2s);
+  CHECK_THAT(carol.second, Catch::Contains(R"("host":true)"));
 }
 
 TEST_CASE("a killed node's names are free within the node timeout and other rooms miss nothing", "[cluster]") {
@@ -230,17 +237,10 @@ TEST_CASE("a killed node's names are free within the node timeout and other room
       std::this_thread::sleep_for(100ms);
     }
   });
-  std::optional<std::string> line;
-  double freed_after = -1;
-  while (clock_type::now() - killed < 10s) {
-    auto again = cluster.client(2, {"--create", "doomed", "--name", "erin"});
-    line = outcome(*again);
-    if (has(line, R"("type":"connected")")) {
-      freed_after = std::chrono::duration<double>(clock_type::now() - killed).count();
-      break;
-    }
-    std::this_thread::sleep_for(200ms);
-  }
+  const auto erin = until_connected([&] { return cluster.client(2, {"--create", "doomed", "--name", "erin"}); }, 10s);
+  const bool freed = erin.second.find(R"("type":"connected")") != std::string::npos;
+  const double freed_after = freed ? std::chrono::duration<double>(clock_type::now() - killed).count() : -1;
+  const std::optional<std::string> line = erin.second;
   talking.store(false);
   talk.join();
   WARN("cluster: a killed node's room name was free again after " << freed_after << " s (--node-timeout "
@@ -278,14 +278,8 @@ TEST_CASE("while NATS is down nodes answer server_busy and keep relaying, then t
   cluster.nats().restart();
   CHECK(cluster.node(0).wait_for_log("reconnected to NATS", 10s));
   CHECK(cluster.node(1).wait_for_log("reconnected to NATS", 10s));
-  std::optional<std::string> line;
-  const auto until = clock_type::now() + 10s;
-  do {
-    line = outcome(*cluster.client(1, {"--create", "after", "--name", "carol"}));
-    if (has(line, R"("type":"connected")")) break;
-    std::this_thread::sleep_for(200ms);
-  } while (clock_type::now() < until);
-  CHECK(has(line, R"("host":true)"));
+  auto carol = until_connected([&] { return cluster.client(1, {"--create", "after", "--name", "carol"}); }, 10s);
+  CHECK_THAT(carol.second, Catch::Contains(R"("host":true)"));
   // The directory kept the room through the restart: it is still taken, and still joinable.
   CHECK_THAT(first_answer(cluster.client(1, {"--create", "steady", "--name", "x"})),
              Catch::Contains(R"("error":"room_exists")"));
@@ -293,20 +287,6 @@ TEST_CASE("while NATS is down nodes answer server_busy and keep relaying, then t
   CHECK(has(outcome(*dave), R"("type":"connected")"));
   bob->send_line("after the restart");
   CHECK(has(alice->wait_for(R"("type":"message")"), message_from("bob", "after the restart")));
-}
-
-/// Starts clients with `start` until one connects or `within` passes; that client (still in the
-/// room) and its first answer, or the last refusal.
-template <typename Start>
-std::pair<std::unique_ptr<json_client>, std::string> until_connected(Start start, std::chrono::milliseconds within) {
-  const auto until = clock_type::now() + within;
-  for (;;) {
-    auto client = start();
-    auto line = outcome(*client);
-    if (has(line, R"("type":"connected")") || clock_type::now() >= until)
-      return {std::move(client), line.value_or("(no answer)")};
-    std::this_thread::sleep_for(250ms);
-  }
 }
 
 TEST_CASE(
