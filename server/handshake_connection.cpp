@@ -167,11 +167,11 @@ void handshake_connection::on_directory(const cluster::directory_answer& answer)
 
 void handshake_connection::forward_to(const std::string& node) {
   auto weak = std::weak_ptr<handshake_connection>(shared_from_this());
-  forward_id_ = services_.cluster->forward(
-      node, request_bytes_, ip_, std::weak_ptr<cluster::forward_sink>(weak),
-      [self = shared_from_this(), node](cluster::forward_answer answer) {
-        self->come_back([self, node, answer] { self->on_forward_answer(node, answer); });
-      });
+  forward_id_ =
+      services_.cluster->forward(node, request_bytes_, ip_, std::weak_ptr<cluster::forward_sink>(weak),
+                                 [self = shared_from_this(), node](cluster::forward_answer answer) {
+                                   self->come_back([self, node, answer] { self->on_forward_answer(node, answer); });
+                                 });
 }
 
 void handshake_connection::on_forward_answer(const std::string& node, cluster::forward_answer answer) {

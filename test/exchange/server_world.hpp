@@ -48,12 +48,12 @@ class clocked_ledger final : public libchat::admission_ledger {
 struct fault {
   enum class kind {
     none,
-    read_fails,          ///< the connection fails instead of the `at`-th read completing
-    write_fails,         ///< the `at`-th write fails (the peer is gone)
-    hash_queue_full,     ///< the hash workers refuse the job
-    room_closes,         ///< the room found by find_room closes before the admission runs
-    create_race,         ///< another create of the same name lands between lookup and insert
-    table_fills,         ///< the table reaches max_rooms between lookup and insert
+    read_fails,           ///< the connection fails instead of the `at`-th read completing
+    write_fails,          ///< the `at`-th write fails (the peer is gone)
+    hash_queue_full,      ///< the hash workers refuse the job
+    room_closes,          ///< the room found by find_room closes before the admission runs
+    create_race,          ///< another create of the same name lands between lookup and insert
+    table_fills,          ///< the table reaches max_rooms between lookup and insert
     fails_while_hashing,  ///< the deadline fires while the hash runs
     forwarded_at_route    ///< (route_joins) the adapter forwards the join: on_failed at route
   };
