@@ -82,6 +82,19 @@ std::vector<std::uint32_t> parse_sizes(const std::string& list) {
   return out;
 }
 
+// "HOST:PORT,HOST:PORT,...": the nodes of a cluster, empty items skipped.
+std::vector<std::string> split_node_list(const std::string& list) {
+  std::vector<std::string> nodes;
+  for (std::size_t at = 0; at <= list.size();) {
+    const auto comma = list.find(',', at);
+    std::string item = list.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+    if (!item.empty()) nodes.push_back(std::move(item));
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  return nodes;
+}
+
 std::string beside_me(const char* argv0, const std::string& built_path, const char* name) {
   if (!built_path.empty() && std::filesystem::exists(built_path)) return built_path;
   // Beside chat-bench, for an install tree.
@@ -137,6 +150,7 @@ parse_result parse_options(int argc, char** argv) {
       ("mosquitto-bin", po::value(&o.mosquitto_bin)->default_value(o.mosquitto_bin), "mosquitto to start.")
       ("server-threads", po::value<unsigned>(), "Pass --threads N to the started chat-server.")
       ("connect", po::value<std::string>(), "Attach to a running system at HOST:PORT instead of starting one (chat-server: its TCP port; limit-relay: its UDP port; mqtt: the broker).")
+      ("create-via", po::value<std::string>(), "Cluster mode, with --connect to one node: each room's host creates it through one of these nodes (HOST:PORT,HOST:PORT,..., room by room in turn), so the rooms live spread over the cluster. The server's CPU and memory are still --server-pid's alone; the clients' figures (deliveries, loss, latency) cover the whole cluster.")
       ("server-pid", po::value<int>(), "With --connect: the PID whose CPU and memory to report.")
       ("source-ip", po::value<std::string>(), "Local address of the members' sockets (default: the kernel's choice). Each address has ~28k ephemeral ports: with several chat-bench processes on different 127.x addresses, one server can hold more members (perf/memory.sh).")
       ("join-via", po::value<std::string>(), "Cluster mode (docs/cluster.md), with --connect to one node: members other than each room's host join through these other nodes (HOST:PORT,HOST:PORT,..., in turn) while the rooms live on the --connect node; every datagram goes to the room's node, as the completion's udp_host says. The relay figures are then the --connect node's with joins forwarded.")
@@ -209,14 +223,11 @@ parse_result parse_options(int argc, char** argv) {
     if (vm.count("source-ip")) o.source_ip = vm["source-ip"].as<std::string>();
     if (vm.count("join-via")) {
       if (!o.connect) throw po::error("--join-via needs --connect (a node of a running cluster)");
-      std::string list = vm["join-via"].as<std::string>();
-      for (std::size_t at = 0; at <= list.size();) {
-        const auto comma = list.find(',', at);
-        const std::string item = list.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
-        if (!item.empty()) o.join_via.push_back(item);
-        if (comma == std::string::npos) break;
-        at = comma + 1;
-      }
+      o.join_via = split_node_list(vm["join-via"].as<std::string>());
+    }
+    if (vm.count("create-via")) {
+      if (!o.connect) throw po::error("--create-via needs --connect (a node of a running cluster)");
+      o.create_via = split_node_list(vm["create-via"].as<std::string>());
     }
     if (vm.count("server-log")) o.server_log = vm["server-log"].as<std::string>();
     if (vm.count("count-allocs")) {

@@ -41,6 +41,7 @@ struct options {
   /// Cluster mode: the other nodes (HOST:PORT) that members other than a room's host join
   /// through, in turn; their datagrams go where the completion's udp_host says.
   std::vector<std::string> join_via;
+  std::vector<std::string> create_via;
   std::optional<int> server_pid;
   std::optional<unsigned> server_threads;
   std::optional<std::string> server_log;

@@ -415,6 +415,7 @@ run_report runner::run(const std::string& command_line) {
     ts.population.timeout_ns = static_cast<std::int64_t>(setup_timeout * 1e9);
     if (opts_.source_ip) ts.population.source_ip = *opts_.source_ip;
     ts.population.join_via = opts_.join_via;
+    ts.population.create_via = opts_.create_via;
     ts.population.progress = !opts_.quiet;
     targets_.push_back(std::make_unique<target>(std::move(ts)));
   }

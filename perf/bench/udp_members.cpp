@@ -160,6 +160,7 @@ class setup_driver {
   void run_handshakes(const endpoint& tcp_server, const libchat::public_key* server_key) {
     tcp_server_ = tcp_server;
     for (const auto& node : pop_.options_.join_via) join_via_.push_back(parse_endpoint(node));
+    for (const auto& node : pop_.options_.create_via) create_via_.push_back(parse_endpoint(node));
     handshaking_ = true;
     if (pop_.options_.encrypted) {
       if (!server_key) throw std::runtime_error("encrypted handshakes need the server's key");
@@ -281,9 +282,11 @@ class setup_driver {
 
   void start_handshake(std::uint32_t member) {
     const auto& m = pop_.members_[member];
-    // Cluster mode: a room's host creates it on the --connect node; the others join through the
-    // other nodes in turn (their joins are forwarded to the room's node).
-    const endpoint& node = m.position != 0 && !join_via_.empty() ? join_via_[member % join_via_.size()] : tcp_server_;
+    // Cluster mode: a room's host creates it on the --connect node, or on the --create-via nodes
+    // room by room; the others join through the --join-via nodes in turn (a join that does not
+    // reach the room's node is forwarded there).
+    const endpoint& node = m.position == 0 ? (create_via_.empty() ? tcp_server_ : create_via_[m.room % create_via_.size()])
+                                           : (join_via_.empty() ? tcp_server_ : join_via_[member % join_via_.size()]);
     const int fd = ::socket(node.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) throw std::runtime_error(errno_text("socket"));
     if (!pop_.options_.source_ip.empty()) {
@@ -553,6 +556,7 @@ class setup_driver {
   std::int64_t deadline_ = 0;
   endpoint tcp_server_;
   std::vector<endpoint> join_via_;
+  std::vector<endpoint> create_via_;
   endpoint udp_server_;
   endpoint local_;
   bool handshaking_ = false;

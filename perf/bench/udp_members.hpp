@@ -51,6 +51,7 @@ struct population_options {
   std::int64_t timeout_ns = 0;     ///< for the whole set-up
   std::string source_ip;           ///< bind the handshake connections here (empty: the kernel's choice)
   std::vector<std::string> join_via;  ///< cluster mode: joins go through these nodes in turn (HOST:PORT)
+  std::vector<std::string> create_via;  ///< cluster mode: room hosts create through these nodes in turn (HOST:PORT)
   std::string label;               ///< for progress lines
   bool progress = true;
 };
