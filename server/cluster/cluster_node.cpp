@@ -137,6 +137,9 @@ cluster_node::cluster_node(settings s, spdlog::logger& log)
   const std::string name = "chat-server " + settings_.node;
   natsOptions_SetName(n.options, name.c_str());
   natsOptions_SetTimeout(n.options, 2000);
+  // Every publish here is one step of a handshake someone waits for (an ack, a reply frame, a
+  // heartbeat), never a stream: send it at once rather than leave it to libnats' flusher thread.
+  natsOptions_SetSendAsap(n.options, true);
   natsOptions_SetMaxReconnect(n.options, -1);  // forever: the node keeps serving its rooms meanwhile
   natsOptions_SetReconnectWait(n.options, 250);
   // A NATS server that died without closing the socket is noticed in about 2 s.
