@@ -21,8 +21,9 @@ for flag in "$@"; do
       # The test suite drives the terminal client through tmux; the desktop client's UI tests
       # (desktop/) drive Debian's Chromium headless through playwright-core; ctest's package
       # tests build the .debs; the perf smoke test draws its plots.
-      # The tests labelled "cluster" start their own nats-server (JetStream) on loopback.
-      packages+=(tmux chromium nats-server "${package_tools[@]}" "${plot_tools[@]}")
+      # The tests labelled "cluster" start their own nats-server (JetStream) on loopback, one of
+      # them behind TLS with certificates made by openssl.
+      packages+=(tmux chromium nats-server openssl "${package_tools[@]}" "${plot_tools[@]}")
       ;;
     --fuzz)
       # fuzz/smoke.sh: clang-14 with libFuzzer and the sanitizer runtimes (libclang-rt-14-dev is

@@ -143,7 +143,7 @@ int server::run() {
 
   if (cluster_) {
     log_->info("cluster mode: node '{}' on NATS {}, datagrams at {}:{}, node timeout {} ms", config_.cluster->node,
-               config_.cluster->urls.front(), config_.cluster->advertise, relay_->port(),
+               cluster::redacted_url(config_.cluster->urls.front()), config_.cluster->advertise, relay_->port(),
                config_.cluster->node_timeout.count());
     try {
       cluster_->start(

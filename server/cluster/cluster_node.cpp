@@ -24,6 +24,12 @@ std::string status_text(natsStatus s) {
   return natsStatus_GetText(s);
 }
 
+// The connection errors that waiting will not mend: libnats drops such a server from its pool.
+bool refused_for_good(natsStatus s) {
+  return s == NATS_SSL_ERROR || s == NATS_CONNECTION_AUTH_FAILED || s == NATS_SECURE_CONNECTION_REQUIRED ||
+         s == NATS_SECURE_CONNECTION_WANTED || s == NATS_NOT_PERMITTED;
+}
+
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -75,6 +81,11 @@ struct nats_callbacks {
     static_cast<cluster_node*>(self)->became_connected("reconnected");
   }
   static void disconnected(natsConnection*, void* self) { static_cast<cluster_node*>(self)->became_disconnected(); }
+  static void closed(natsConnection* nc, void* self) {
+    const char* text = nullptr;
+    const natsStatus last = natsConnection_GetLastError(nc, &text);
+    static_cast<cluster_node*>(self)->became_closed(text && *text ? text : status_text(last));
+  }
 
   static void heartbeat(natsConnection*, natsSubscription*, natsMsg* m, void* self) {
     msg_ptr owned{m};
@@ -147,7 +158,7 @@ cluster_node::cluster_node(settings s, spdlog::logger& log)
   natsOptions_SetMaxPingsOut(n.options, 2);
   natsOptions_SetDisconnectedCB(n.options, nats_callbacks::disconnected, this);
   natsOptions_SetReconnectedCB(n.options, nats_callbacks::reconnected, this);
-  check(natsOptions_SetRetryOnFailedConnect(n.options, true, nats_callbacks::connected, this), "--cluster");
+  natsOptions_SetClosedCB(n.options, nats_callbacks::closed, this);
   if (!settings_.creds_file.empty())
     check(natsOptions_SetUserCredentialsFromFiles(n.options, settings_.creds_file.c_str(), nullptr),
           "--cluster-creds " + settings_.creds_file);
@@ -172,9 +183,20 @@ void cluster_node::start(forwarded_handler on_forwarded, std::function<void()> o
   on_forwarded_ = std::move(on_forwarded);
   on_directory_back_ = std::move(on_directory_back);
   auto& n = *nats_;
-  const natsStatus s = natsConnection_Connect(&n.connection, n.options);
-  if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED)
-    throw std::runtime_error("cannot connect to NATS (--cluster): " + status_text(s));
+  // One attempt first, to tell a refusal (a TLS or credentials mistake: libnats would give up on
+  // it for good in the background, leaving a node that answers server_busy for ever) from a NATS
+  // that is not up yet (retried in the background while the node starts).
+  natsStatus s = natsConnection_Connect(&n.connection, n.options);
+  if (s != NATS_OK) {
+    const char* detail = nats_GetLastError(nullptr);
+    const std::string why = status_text(s) + (detail && *detail ? std::string(" (") + detail + ")" : "");
+    if (refused_for_good(s)) throw std::runtime_error("NATS refused this node (--cluster " + redacted_url(settings_.urls.front()) + "): " + why);
+    if (natsOptions_SetRetryOnFailedConnect(n.options, true, nats_callbacks::connected, this) != NATS_OK)
+      throw std::runtime_error("cannot set up the NATS client's retries");
+    s = natsConnection_Connect(&n.connection, n.options);
+    if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED)
+      throw std::runtime_error("cannot connect to NATS (--cluster): " + status_text(s));
+  }
   if (natsConnection_JetStream(&n.js, n.connection, nullptr) != NATS_OK)
     throw std::runtime_error("cannot use JetStream on the NATS connection");
   const auto subscribe = [&](natsSubscription** sub, const std::string& subj, natsMsgHandler cb) {
@@ -187,7 +209,8 @@ void cluster_node::start(forwarded_handler on_forwarded, std::function<void()> o
   if (s == NATS_OK)
     became_connected("connected");
   else
-    log_.warn("cluster: NATS is not reachable yet at {}; answering server_busy until it is", settings_.urls.front());
+    log_.warn("cluster: NATS is not reachable yet at {}; answering server_busy until it is",
+              redacted_url(settings_.urls.front()));
   heartbeat_thread_ = std::thread([this] { heartbeats(); });
 }
 
@@ -210,6 +233,8 @@ void cluster_node::stop() {
   if (n.connection) {
     natsConnection_FlushTimeout(n.connection, 500);
     natsConnection_Close(n.connection);
+    std::unique_lock lock(closed_mutex_);
+    closed_wake_.wait_for(lock, std::chrono::seconds(2), [this] { return closed_; });
   }
 }
 
@@ -229,6 +254,20 @@ void cluster_node::became_disconnected() {
   log_.warn(
       "cluster: lost the NATS connection; local rooms keep relaying, new handshakes get server_busy "
       "until it is back");
+}
+
+void cluster_node::became_closed(const std::string& why) {
+  ready_.store(false);
+  // libnats closes for good only on a refusal (TLS, credentials) it met while reconnecting: no
+  // retry of its own will mend it, so say so loudly rather than answer server_busy in silence.
+  if (!stopping_.load())
+    log_.error(
+        "cluster: the NATS client gave up on NATS ({}); local rooms keep relaying, new handshakes get "
+        "server_busy until this node is restarted",
+        why);
+  std::lock_guard lock(closed_mutex_);
+  closed_ = true;
+  closed_wake_.notify_all();  // under the lock: stop() may destroy us as soon as it has it
 }
 
 void cluster_node::open_buckets() {

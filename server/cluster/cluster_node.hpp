@@ -110,6 +110,7 @@ class cluster_node {
 
   void became_connected(const char* how);
   void became_disconnected();
+  void became_closed(const std::string& why);
   /// On a worker: creates or binds the buckets; then the node is ready.
   void open_buckets();
   directory_answer lookup(const std::string& room);
@@ -151,6 +152,11 @@ class cluster_node {
 
   std::mutex heartbeat_mutex_;
   std::condition_variable heartbeat_wake_;
+  // libnats runs its connection callbacks on a thread of its own, after natsConnection_Close
+  // returns: stop() waits for the last of them (closed) so that none outlives this object.
+  std::mutex closed_mutex_;
+  std::condition_variable closed_wake_;
+  bool closed_ = false;
   std::thread heartbeat_thread_;
 };
 

@@ -55,6 +55,17 @@ bool fail(const std::string& why) {
 }
 }  // namespace
 
+std::string redacted_url(const std::string& url) {
+  const auto scheme = url.find("://");
+  const auto host_from = scheme == std::string::npos ? 0 : scheme + 3;
+  const auto at = url.rfind('@');
+  if (at == std::string::npos || at < host_from) return url;
+  // Only within the authority: an '@' after the first '/' is the path's.
+  const auto slash = url.find('/', host_from);
+  if (slash != std::string::npos && slash < at) return url;
+  return url.substr(0, host_from) + "***" + url.substr(at);
+}
+
 bool read_cluster_options(const po::variables_map& vm, std::optional<settings>& out) {
   out.reset();
   if (!vm.count("cluster")) {

@@ -26,6 +26,10 @@ struct settings {
 boost::program_options::options_description cluster_options();
 /// Reads the cluster flags: nullopt settings without --cluster; false (after a one-line message on
 /// stderr) when they are inconsistent.
+/// `url` fit for a log: the user, password or token before an '@' replaced by "***"
+/// ("nats://***@host:4222"), since logs are read by more people than hold the credentials.
+std::string redacted_url(const std::string& url);
+
 bool read_cluster_options(const boost::program_options::variables_map& vm, std::optional<settings>& out);
 
 }  // namespace chat_server::cluster

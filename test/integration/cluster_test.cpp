@@ -14,6 +14,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -332,4 +333,88 @@ TEST_CASE(
   CHECK(has(alice->wait_for(R"("event":"server_shutdown")", 20s), "server_shutdown"));
   CHECK(has(bob->wait_for(R"("event":"server_shutdown")", 5s), "server_shutdown"));
   CHECK(cluster.node(0).log().find("room 'island' is held by another node") != std::string::npos);
+}
+
+namespace {
+
+/// A throwaway CA and a certificate for 127.0.0.1 signed by it, made with the openssl command
+/// (Debian's openssl package, installed by scripts/install-deps.sh --test) in `dir`.
+void make_test_certificates(const std::string& dir) {
+  {
+    std::ofstream ext(dir + "/server.ext");
+    ext << "subjectAltName=IP:127.0.0.1\n";
+  }
+  const std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+  const std::vector<std::string> steps{
+      "openssl req -x509" + ec + " -keyout " + dir + "/ca.key -out " + dir + "/ca.crt -days 2 -subj /CN=libchat-test-ca",
+      "openssl req" + ec + " -keyout " + dir + "/server.key -out " + dir + "/server.csr -subj /CN=127.0.0.1",
+      "openssl x509 -req -in " + dir + "/server.csr -CA " + dir + "/ca.crt -CAkey " + dir + "/ca.key -CAcreateserial -out " +
+          dir + "/server.crt -days 2 -extfile " + dir + "/server.ext",
+      // Another CA, which did not sign the server's certificate.
+      "openssl req -x509" + ec + " -keyout " + dir + "/other.key -out " + dir + "/other.crt -days 2 -subj /CN=other-ca"};
+  for (const auto& step : steps)
+    if (std::system((step + " >/dev/null 2>&1").c_str()) != 0) throw std::runtime_error("failed: " + step);
+}
+
+}  // namespace
+
+TEST_CASE("NATS over TLS with a password: a node with the CA and the password serves, others stop and say why",
+          "[cluster]") {
+  char dir[] = "/tmp/chat-cluster-tls-XXXXXX";
+  REQUIRE(::mkdtemp(dir));
+  const std::string certs = dir;
+  make_test_certificates(certs);
+  const std::string password = "pw-7f3a9c";
+  auto nats = std::make_unique<nats_process>(
+      0, std::vector<std::uint16_t>{}, "nats-tls",
+      std::vector<std::string>{"--tls", "--tlscert", certs + "/server.crt", "--tlskey", certs + "/server.key", "--user",
+                               "chat", "--pass", password});
+  const std::string host_port = "127.0.0.1:" + std::to_string(nats->port());
+  std::vector<std::unique_ptr<nats_process>> servers;
+  servers.push_back(std::move(nats));
+  test_cluster cluster(std::move(servers), {"nats://chat:" + password + "@" + host_port},
+                       {"--cluster-tls-ca", certs + "/ca.crt"});
+
+  // The node that has both: rooms are created and joined through it.
+  auto alice = cluster.client(0, {"--create", "behind-tls", "--name", "alice"});
+  REQUIRE(has(outcome(*alice), R"("type":"connected")"));
+  auto bob = cluster.client(0, {"--join", "behind-tls", "--name", "bob"});
+  REQUIRE(has(outcome(*bob), R"("type":"connected")"));
+  alice->send_line("over a directory behind TLS");
+  CHECK(has(bob->wait_for(R"("type":"message")"), message_from("alice", "over a directory behind TLS")));
+  // The password is not in its log, though the --cluster URL carries it.
+  CHECK(cluster.node(0).log().find(password) == std::string::npos);
+  CHECK(cluster.node(0).log().find("nats://***@" + host_port) != std::string::npos);
+
+  // A node missing one of the two is refused by NATS. It stops at once and says why, rather than
+  // start and answer server_busy for ever.
+  const std::string key_file = certs + "/node.key";
+  struct lacking {
+    std::string what;
+    std::vector<std::string> flags;
+    std::string reason;
+  };
+  const std::vector<lacking> cases{
+      {"no CA (TLS not trusted)", {"--cluster", "nats://chat:" + password + "@" + host_port}, "SSL"},
+      {"the wrong CA",
+       {"--cluster", "nats://chat:" + password + "@" + host_port, "--cluster-tls-ca", certs + "/other.crt"},
+       "unable to get local issuer certificate"},
+      {"the wrong password",
+       {"--cluster", "nats://chat:wrong@" + host_port, "--cluster-tls-ca", certs + "/ca.crt"},
+       "Authorization Violation"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.what);
+    std::vector<std::string> args{"--bind", "127.0.0.4", "--node-name", "node4", "--key-file", key_file};
+    args.insert(args.end(), c.flags.begin(), c.flags.end());
+    server_process node(args);
+    node.expect_failure();
+    CHECK(node.wait_exit(10s) == 1);
+    INFO(node.log());
+    CHECK(node.log().find("NATS refused this node (--cluster nats://***@" + host_port + "): ") != std::string::npos);
+    CHECK(node.log().find(c.reason) != std::string::npos);
+    CHECK(node.log().find(password) == std::string::npos);
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(certs, ignored);
 }

@@ -36,8 +36,9 @@ std::uint16_t free_tcp_port() {
   return ntohs(a.sin_port);
 }
 
-nats_process::nats_process(std::uint16_t cluster_port, std::vector<std::uint16_t> routes, std::string name)
-    : cluster_port_(cluster_port), routes_(std::move(routes)), name_(std::move(name)) {
+nats_process::nats_process(std::uint16_t cluster_port, std::vector<std::uint16_t> routes, std::string name,
+                           std::vector<std::string> extra)
+    : cluster_port_(cluster_port), routes_(std::move(routes)), name_(std::move(name)), extra_(std::move(extra)) {
   if (!std::filesystem::exists(nats_binary()))
     throw std::runtime_error(nats_binary() + " is missing: run scripts/install-deps.sh --test");
   char dir[] = "/tmp/chat-nats-test-XXXXXX";
@@ -72,6 +73,7 @@ void nats_process::spawn() {
     for (auto r : routes_) routes += (routes.empty() ? "" : ",") + std::string("nats://127.0.0.1:") + std::to_string(r);
     if (!routes.empty()) args.insert(args.end(), {"--routes", routes});
   }
+  args.insert(args.end(), extra_.begin(), extra_.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

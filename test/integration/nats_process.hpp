@@ -17,8 +17,9 @@ class nats_process {
  public:
   /// `cluster_port`: this server's route port in a NATS cluster (0: a lone server);
   /// `routes`: the other servers' route ports. `name`: the server's name in the cluster.
+  /// `extra`: more nats-server flags (TLS, a user and password).
   explicit nats_process(std::uint16_t cluster_port = 0, std::vector<std::uint16_t> routes = {},
-                        std::string name = "nats-test");
+                        std::string name = "nats-test", std::vector<std::string> extra = {});
   ~nats_process();
   nats_process(const nats_process&) = delete;
   nats_process& operator=(const nats_process&) = delete;
@@ -42,6 +43,7 @@ class nats_process {
   std::uint16_t cluster_port_ = 0;
   std::vector<std::uint16_t> routes_;
   std::string name_;
+  std::vector<std::string> extra_;
   std::string directory_;
   int starts_ = 0;
 };

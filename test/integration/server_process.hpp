@@ -38,6 +38,8 @@ class server_process {
   /// SIGKILL, and waits for the death: the server tells nobody. The test asked for it, so the
   /// destructor does not report the exit as a failure.
   void kill_hard();
+  /// This server is meant to exit with an error (its exit code is the test's to check).
+  void expect_failure() { expected_failure_ = true; }
   /// Waits for the process to exit; its exit code, or nullopt on timeout (or -signal if killed).
   std::optional<int> wait_exit(std::chrono::milliseconds timeout);
   /// Waits until a log line containing `text` appears.

@@ -2,6 +2,7 @@
 // passed in).
 
 #include "cluster/directory_record.hpp"
+#include "cluster/cluster_settings.hpp"
 #include "cluster/liveness.hpp"
 
 #include <catch2/catch.hpp>
@@ -75,4 +76,13 @@ TEST_CASE("a node is alive while heard within the timeout, in the incarnation it
   CHECK(live.alive("other", 2, t0 + 6s));
   CHECK(live.live_nodes(t0 + 6s) == 2);
   CHECK(live.live_nodes(t0 + 10s) == 1);
+}
+
+TEST_CASE("a NATS URL's credentials never reach the log", "[cluster]") {
+  CHECK(redacted_url("nats://chat:s3cret@10.0.0.1:4222") == "nats://***@10.0.0.1:4222");
+  CHECK(redacted_url("tls://a-token@nats.example:4222") == "tls://***@nats.example:4222");
+  CHECK(redacted_url("nats://p@ss:w@rd@host:4222") == "nats://***@host:4222");
+  CHECK(redacted_url("nats://10.0.0.1:4222") == "nats://10.0.0.1:4222");
+  CHECK(redacted_url("user:pw@host:4222") == "***@host:4222");
+  CHECK(redacted_url("nats://host:4222/path@x") == "nats://host:4222/path@x");
 }
