@@ -285,8 +285,9 @@ class setup_driver {
     // Cluster mode: a room's host creates it on the --connect node, or on the --create-via nodes
     // room by room; the others join through the --join-via nodes in turn (a join that does not
     // reach the room's node is forwarded there).
-    const endpoint& node = m.position == 0 ? (create_via_.empty() ? tcp_server_ : create_via_[m.room % create_via_.size()])
-                                           : (join_via_.empty() ? tcp_server_ : join_via_[member % join_via_.size()]);
+    const endpoint& node = m.position == 0
+                               ? (create_via_.empty() ? tcp_server_ : create_via_[m.room % create_via_.size()])
+                               : (join_via_.empty() ? tcp_server_ : join_via_[member % join_via_.size()]);
     const int fd = ::socket(node.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) throw std::runtime_error(errno_text("socket"));
     if (!pop_.options_.source_ip.empty()) {

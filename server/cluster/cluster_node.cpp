@@ -190,7 +190,9 @@ void cluster_node::start(forwarded_handler on_forwarded, std::function<void()> o
   if (s != NATS_OK) {
     const char* detail = nats_GetLastError(nullptr);
     const std::string why = status_text(s) + (detail && *detail ? std::string(" (") + detail + ")" : "");
-    if (refused_for_good(s)) throw std::runtime_error("NATS refused this node (--cluster " + redacted_url(settings_.urls.front()) + "): " + why);
+    if (refused_for_good(s))
+      throw std::runtime_error("NATS refused this node (--cluster " + redacted_url(settings_.urls.front()) +
+                               "): " + why);
     if (natsOptions_SetRetryOnFailedConnect(n.options, true, nats_callbacks::connected, this) != NATS_OK)
       throw std::runtime_error("cannot set up the NATS client's retries");
     s = natsConnection_Connect(&n.connection, n.options);

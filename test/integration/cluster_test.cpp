@@ -346,12 +346,14 @@ void make_test_certificates(const std::string& dir) {
   }
   const std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
   const std::vector<std::string> steps{
-      "openssl req -x509" + ec + " -keyout " + dir + "/ca.key -out " + dir + "/ca.crt -days 2 -subj /CN=libchat-test-ca",
+      "openssl req -x509" + ec + " -keyout " + dir + "/ca.key -out " + dir +
+          "/ca.crt -days 2 -subj /CN=libchat-test-ca",
       "openssl req" + ec + " -keyout " + dir + "/server.key -out " + dir + "/server.csr -subj /CN=127.0.0.1",
-      "openssl x509 -req -in " + dir + "/server.csr -CA " + dir + "/ca.crt -CAkey " + dir + "/ca.key -CAcreateserial -out " +
-          dir + "/server.crt -days 2 -extfile " + dir + "/server.ext",
+      "openssl x509 -req -in " + dir + "/server.csr -CA " + dir + "/ca.crt -CAkey " + dir +
+          "/ca.key -CAcreateserial -out " + dir + "/server.crt -days 2 -extfile " + dir + "/server.ext",
       // Another CA, which did not sign the server's certificate.
-      "openssl req -x509" + ec + " -keyout " + dir + "/other.key -out " + dir + "/other.crt -days 2 -subj /CN=other-ca"};
+      "openssl req -x509" + ec + " -keyout " + dir + "/other.key -out " + dir +
+          "/other.crt -days 2 -subj /CN=other-ca"};
   for (const auto& step : steps)
     if (std::system((step + " >/dev/null 2>&1").c_str()) != 0) throw std::runtime_error("failed: " + step);
 }

@@ -1,8 +1,8 @@
 // Cluster mode's pure parts: the room directory's entries and keys, and node liveness (time
 // passed in).
 
-#include "cluster/directory_record.hpp"
 #include "cluster/cluster_settings.hpp"
+#include "cluster/directory_record.hpp"
 #include "cluster/liveness.hpp"
 
 #include <catch2/catch.hpp>
