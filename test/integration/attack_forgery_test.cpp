@@ -42,8 +42,14 @@ TEST_CASE("attack: forged source addresses", "[integration][attack]") {
   const auto ip_mismatch_a = delta(after, before, "ip_mismatch");
   const auto port_mismatch_a = delta(after, before, "port_mismatch");
   const auto relayed_a = delta(after, before, "relayed");
-  CHECK(ip_mismatch_a == 1000);
-  CHECK(port_mismatch_a == 1000);
+  // A slow server (a sanitizer build on 2 cores) may shed some of the burst before looking at it:
+  // the kernel's queue overflows (kernel_drops), or the relay sheds (overloaded, rate_limited).
+  // Each is a counted drop; none may be relayed or answered.
+  const auto shed_a = delta(after, before, "kernel_drops") + delta(after, before, "overloaded") +
+                      delta(after, before, "rate_limited");
+  CHECK(ip_mismatch_a + port_mismatch_a + shed_a == 2000);
+  CHECK(ip_mismatch_a + shed_a >= 1000);
+  CHECK(port_mismatch_a + shed_a >= 1000);
   CHECK(relayed_a == 0);
   CHECK(delta(after, before, "sent") == 0);
   CHECK(elsewhere.drain(std::chrono::milliseconds(100)).second == 0);
@@ -119,12 +125,12 @@ TEST_CASE("attack: forged source addresses", "[integration][attack]") {
 
   report(
       "attack: forged sources: (a) bob's token from another IP: %llu ip_mismatch; from bob's IP, other ports: "
-      "%llu port_mismatch; %llu relayed; (b) %d sealed forgeries from dave's exact address: %llu auth_failed, dave "
+      "%llu port_mismatch; %llu shed; %llu relayed; (b) %d sealed forgeries from dave's exact address: %llu auth_failed, dave "
       "%s; (c) %llu forged datagrams (%llu bytes) with victim 127.0.0.9 as source: victim received %llu bytes "
       "(room mode, amplification 0); lobby: 1 forged join of %zu bytes, then 40 lobby messages: victim received "
       "%llu datagrams / %llu bytes (amplification %.0fx, by design: the lobby is documented unsafe)",
       static_cast<unsigned long long>(ip_mismatch_a), static_cast<unsigned long long>(port_mismatch_a),
-      static_cast<unsigned long long>(relayed_a), forged_sealed, static_cast<unsigned long long>(auth_failed_b),
+      static_cast<unsigned long long>(shed_a), static_cast<unsigned long long>(relayed_a), forged_sealed, static_cast<unsigned long long>(auth_failed_b),
       dave_still_member ? "still a member" : "REMOVED", 5000ull, static_cast<unsigned long long>(attacker_room_bytes),
       static_cast<unsigned long long>(victim_room.second), forged_join.size(),
       static_cast<unsigned long long>(victim_lobby.first), static_cast<unsigned long long>(victim_lobby.second),
