@@ -20,7 +20,9 @@ constexpr std::chrono::milliseconds busy_deadline{1000};
 // that are refused by the exchange (bad_request) wherever it runs, so they need not be kept.
 constexpr std::size_t frame_overhead = 512;
 
-bool refused(libchat::door how) { return how != libchat::door::open; }
+bool refused(libchat::door how) {
+  return how != libchat::door::open;
+}
 // The one wall-clock read of a handshake: what a sealed request's time is checked against.
 libchat::wall_time wall_clock() {
   return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
@@ -87,9 +89,7 @@ void handshake_connection::execute(const libchat::server_action& action) {
     case kind::verify_password: return verify_password(action.password, *action.stored, action.hash_budget);
     case kind::create_room: return create_room(*action.request);
     case kind::admit: return admit(*action.request);
-    case kind::close:
-      log_outcome();
-      return close_gracefully();
+    case kind::close: log_outcome(); return close_gracefully();
   }
 }
 
@@ -349,7 +349,7 @@ void handshake_connection::log_outcome() {
   switch (o.what) {
     case kind::created:
       services_.log.info("room {} created by '{}' from {}{}{}", room, o.username, peer_,
-                    o.password ? ", password-protected" : "", o.encrypted ? ", encrypted" : ", NOT encrypted");
+                         o.password ? ", password-protected" : "", o.encrypted ? ", encrypted" : ", NOT encrypted");
       return;
     case kind::refused: {
       // Never with a password or a token: the refusal's name says what happened.
@@ -358,7 +358,7 @@ void handshake_connection::log_outcome() {
                                           ? libchat::errc_name(static_cast<libchat::errc>(o.request_error.value()))
                                           : libchat::refusal_name(o.why);
       services_.log.info("handshake from {} for room {} rejected: {}{}{}", peer_, room, wire, detail == wire ? "" : " ",
-                    detail == wire ? "" : detail);
+                         detail == wire ? "" : detail);
       return;
     }
     case kind::joined:

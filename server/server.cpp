@@ -4,10 +4,10 @@
 #include "handshake_connection.hpp"
 #include "room_host.hpp"
 
-#include <boost/asio/ip/address.hpp>
-#include <boost/asio/post.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
 
 #include <csignal>
 #include <thread>
@@ -136,9 +136,10 @@ int server::run() {
              config_.allow_plaintext ? "accepting encrypted and, as --allow-plaintext says, unencrypted handshakes"
                                      : "accepting encrypted handshakes only");
   if (lobby_) {
-    log_->warn("the lobby on port {} has no tokens: anyone who can forge a source address can point its traffic "
-               "at a victim; use it only on a trusted network",
-               lobby_->port());
+    log_->warn(
+        "the lobby on port {} has no tokens: anyone who can forge a source address can point its traffic "
+        "at a victim; use it only on a trusted network",
+        lobby_->port());
   }
 
   if (cluster_) {
@@ -299,7 +300,9 @@ void server::reclaim_rooms() {
   }
 }
 
-void server::log_stats() { log_->info("stats: {}", stats_.stats_line(current_gauges())); }
+void server::log_stats() {
+  log_->info("stats: {}", stats_.stats_line(current_gauges()));
+}
 
 void server::begin_shutdown(int signal) {
   if (stopping_.exchange(true)) return;

@@ -17,10 +17,10 @@ struct options {
   bool sweep = false;  ///< room sizes sweep_sizes with total_members members in all
   bool idle = false;   ///< no chat: members only keep alive (the servers' memory per member)
   shape layout{5, 3};
-  double rate = 2;              ///< chat messages per second per member
-  std::size_t size = 100;       ///< chat text bytes per message
-  double duration = 10;         ///< seconds of load per phase (--max: per step)
-  unsigned repeat = 1;          ///< fixed-rate phases per target (alternating targets)
+  double rate = 2;         ///< chat messages per second per member
+  std::size_t size = 100;  ///< chat text bytes per message
+  double duration = 10;    ///< seconds of load per phase (--max: per step)
+  unsigned repeat = 1;     ///< fixed-rate phases per target (alternating targets)
   std::vector<std::uint32_t> sweep_sizes{2, 10, 100, 1000};
   std::uint64_t total_members = 5000;
   double sweep_deliveries = 90'000;  ///< delivered datagrams/s each sweep size aims at
@@ -46,15 +46,15 @@ struct options {
   std::optional<unsigned> server_threads;
   std::optional<std::string> server_log;
   std::optional<std::string> count_allocs;  ///< path of libmalloc_count.so
-  bool encrypt = false;  ///< chat-server with encrypted sessions (target chat-server-enc)
+  bool encrypt = false;                     ///< chat-server with encrypted sessions (target chat-server-enc)
 
   // The generator.
   std::size_t bench_threads = 2;
   std::size_t handshake_concurrency = 64;
   double handshake_rate = 1000;  ///< encrypted handshakes started per second at most (0: no limit)
-  double keepalive = 10;     ///< seconds of silence before a member sends a keepalive
-  double drain = 2;          ///< seconds to wait for stragglers after a phase
-  double setup_timeout = 0;  ///< 0: 60 s + 10 ms per member
+  double keepalive = 10;         ///< seconds of silence before a member sends a keepalive
+  double drain = 2;              ///< seconds to wait for stragglers after a phase
+  double setup_timeout = 0;      ///< 0: 60 s + 10 ms per member
 
   // Output.
   bool json = false;

@@ -55,7 +55,9 @@ void publish(const std::vector<load_worker*>& workers, const phase_plan& plan) {
   }
 }
 
-double ms(std::uint64_t ns) { return static_cast<double>(ns) / 1e6; }
+double ms(std::uint64_t ns) {
+  return static_cast<double>(ns) / 1e6;
+}
 
 }  // namespace
 
@@ -101,7 +103,8 @@ void runner::prepare(target& t, const shape& s) {
   r.open_failures = t.setup_open_failures();
   if (!opts_.quiet) {
     std::fprintf(stderr, "%s %s set up in %.1f s: server %.0f us CPU, chat-bench %.0f us CPU per member\n",
-                 r.target.c_str(), s.to_string().c_str(), r.seconds, r.server_cpu_s * 1e6 / static_cast<double>(s.total()),
+                 r.target.c_str(), s.to_string().c_str(), r.seconds,
+                 r.server_cpu_s * 1e6 / static_cast<double>(s.total()),
                  r.bench_cpu_s * 1e6 / static_cast<double>(s.total()));
   }
   report_.setups.push_back(r);
@@ -165,12 +168,12 @@ phase_result runner::run_phase(target& t, double rate, double duration, const st
     const double cpu_now = server_now ? server_now->cpu_seconds : cpu_last;
     const double expected = static_cast<double>(phase.sent * fanout);
     if (!opts_.quiet) {
-      std::fprintf(stderr,
-                   "%s  %4.1f/%.0fs  sent %8.0f/s  delivered %9.0f/s  loss~ %6.3f%%  p99 %7.3f ms  server %5.1f%% cpu\n",
-                   label.c_str(), seconds_between(plan.start_ns, now), duration, static_cast<double>(step.sent) / dt,
-                   static_cast<double>(step.delivered) / dt,
-                   expected > 0 ? 100.0 * (1.0 - static_cast<double>(phase.delivered) / expected) : 0.0,
-                   ms(phase.latency.percentile(0.99)), 100.0 * (cpu_now - cpu_last) / dt);
+      std::fprintf(
+          stderr, "%s  %4.1f/%.0fs  sent %8.0f/s  delivered %9.0f/s  loss~ %6.3f%%  p99 %7.3f ms  server %5.1f%% cpu\n",
+          label.c_str(), seconds_between(plan.start_ns, now), duration, static_cast<double>(step.sent) / dt,
+          static_cast<double>(step.delivered) / dt,
+          expected > 0 ? 100.0 * (1.0 - static_cast<double>(phase.delivered) / expected) : 0.0,
+          ms(phase.latency.percentile(0.99)), 100.0 * (cpu_now - cpu_last) / dt);
     }
     last = current;
     last_at = now;
@@ -235,7 +238,8 @@ phase_result runner::run_phase(target& t, double rate, double duration, const st
     r.hwm_kib = server_after->hwm_kib;
     r.rss_kib = server_after->rss_kib;
   }
-  if (r.counts.delivered > 0) r.cpu_us_per_1000 = r.server_cpu_s * 1e6 / (static_cast<double>(r.counts.delivered) / 1000.0);
+  if (r.counts.delivered > 0)
+    r.cpu_us_per_1000 = r.server_cpu_s * 1e6 / (static_cast<double>(r.counts.delivered) / 1000.0);
   r.bench_cpu = (self_after - self_before) / r.wall;
   r.bench_workers_cpu_s = workers_after - workers_before;
   r.bench_datagrams = r.counts.sent + r.counts.keepalives + r.counts.received;
@@ -383,12 +387,10 @@ run_report runner::run(const std::string& command_line) {
   // Paced encrypted handshakes take members / rate at least.
   const bool any_encrypted =
       std::find_if(opts_.targets.begin(), opts_.targets.end(), is_encrypted) != opts_.targets.end();
-  const double pacing = any_encrypted && opts_.handshake_rate > 0
-                            ? static_cast<double>(biggest_population) / opts_.handshake_rate
-                            : 0.0;
-  const double setup_timeout = opts_.setup_timeout > 0
-                                   ? opts_.setup_timeout
-                                   : 60.0 + 0.01 * static_cast<double>(biggest_population) + pacing;
+  const double pacing =
+      any_encrypted && opts_.handshake_rate > 0 ? static_cast<double>(biggest_population) / opts_.handshake_rate : 0.0;
+  const double setup_timeout =
+      opts_.setup_timeout > 0 ? opts_.setup_timeout : 60.0 + 0.01 * static_cast<double>(biggest_population) + pacing;
   const std::string prefix = "b" + std::to_string(::getpid()) + "-";
   for (const auto kind : opts_.targets) {
     target_settings ts;
@@ -442,8 +444,7 @@ run_report runner::run(const std::string& command_line) {
     }
     if (biggest_population + margin > ports) {
       report_.error = "chat-bench needs " + std::to_string(biggest_population + margin) +
-                      " local ports but the kernel has " + std::to_string(ports) +
-                      " (net.ipv4.ip_local_port_range)";
+                      " local ports but the kernel has " + std::to_string(ports) + " (net.ipv4.ip_local_port_range)";
       return report_;
     }
     swap_ = true;
@@ -453,8 +454,8 @@ run_report runner::run(const std::string& command_line) {
   // Watchdog: the whole run must end on its own.
   {
     const double per_phase = opts_.duration + opts_.drain + 3;
-    const double phases = static_cast<double>(all_shapes.size() * targets_.size()) *
-                          (opts_.max ? opts_.max_steps : opts_.repeat);
+    const double phases =
+        static_cast<double>(all_shapes.size() * targets_.size()) * (opts_.max ? opts_.max_steps : opts_.repeat);
     const double setups = swap_ ? phases : static_cast<double>(all_shapes.size() * targets_.size());
     arm_watchdog(std::chrono::seconds(static_cast<long>(phases * per_phase + setups * setup_timeout + 120)));
   }
@@ -463,7 +464,8 @@ run_report runner::run(const std::string& command_line) {
     for (auto& t : targets_) {
       t->start(largest);
       report_.systems.emplace_back(t->name(), t->description());
-      if (!opts_.quiet) std::fprintf(stderr, "%s: %s (pid %d)\n", t->name().c_str(), t->description().c_str(), t->pid());
+      if (!opts_.quiet)
+        std::fprintf(stderr, "%s: %s (pid %d)\n", t->name().c_str(), t->description().c_str(), t->pid());
     }
     for (const auto& s : all_shapes) {
       if (interrupted()) break;

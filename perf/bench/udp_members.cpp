@@ -36,18 +36,20 @@ constexpr std::uint64_t udp_tag = std::uint64_t{1} << 32;
 // Replies from the server are small; this is the limit of what a client should accept.
 constexpr std::size_t reply_payload_limit = 65536;
 
-std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+std::string errno_text(const char* what) {
+  return std::string(what) + ": " + std::strerror(errno);
+}
 
 // Encrypted: the clear overhead of a sealed client datagram besides the room name
 // (RoomNameSize, TokenSize, session id, counter, tag).
-constexpr std::size_t sealed_overhead = 2 + libchat::session_id_bytes + libchat::counter_bytes + libchat::aead_tag_bytes;
+constexpr std::size_t sealed_overhead =
+    2 + libchat::session_id_bytes + libchat::counter_bytes + libchat::aead_tag_bytes;
 // Largest datagram a member may receive: a sealed server datagram around the largest plaintext one.
 constexpr std::size_t largest_reply = libchat::sealed_server_size(libchat::max_server_datagram);
 
 // A member's keepalive (an empty message) or control message, sealed for encrypted members.
 // Returns the bytes to send, in `out` or in the member's own datagram.
-std::span<const std::uint8_t> client_message(udp_member& m, std::string_view message,
-                                             std::span<std::uint8_t> out) {
+std::span<const std::uint8_t> client_message(udp_member& m, std::string_view message, std::span<std::uint8_t> out) {
   if (m.channel) {
     const auto n = m.channel->seal_client_datagram(m.room_name, libchat::as_bytes(message), out);
     if (!n) return {};
@@ -94,9 +96,13 @@ udp_population::~udp_population() {
   for (auto& m : members_) close_fd(m.fd);
 }
 
-std::string udp_population::room_name(std::uint32_t room) const { return options_.name_prefix + "r" + std::to_string(room); }
+std::string udp_population::room_name(std::uint32_t room) const {
+  return options_.name_prefix + "r" + std::to_string(room);
+}
 
-std::string udp_population::user_name(std::uint32_t position) { return "u" + std::to_string(position); }
+std::string udp_population::user_name(std::uint32_t position) {
+  return "u" + std::to_string(position);
+}
 
 void udp_population::build_datagram(udp_member& m) {
   if (m.channel) {
@@ -112,8 +118,8 @@ void udp_population::build_datagram(udp_member& m) {
   write_stamp(stamp{}, text);
   const std::string room = room_name(m.room);
   m.datagram.resize(2 + room.size() + m.token.size() + text.size());
-  const auto n = libchat::encode_client_datagram(room, m.token, libchat::as_bytes({text.data(), text.size()}),
-                                                 m.datagram);
+  const auto n =
+      libchat::encode_client_datagram(room, m.token, libchat::as_bytes({text.data(), text.size()}), m.datagram);
   if (!n) throw std::runtime_error("message too large for a datagram (--size)");
   m.datagram.resize(*n);
   m.text_at = *n - text.size();
@@ -243,8 +249,8 @@ class setup_driver {
   std::string status() const {
     std::string s;
     if (handshaking_) {
-      s += "handshakes " + std::to_string(handshakes_done_) + "/" + std::to_string(pop_.members_.size()) +
-           " (" + std::to_string(busy_retries_) + " retries: busy or rate-limited), ";
+      s += "handshakes " + std::to_string(handshakes_done_) + "/" + std::to_string(pop_.members_.size()) + " (" +
+           std::to_string(busy_retries_) + " retries: busy or rate-limited), ";
     }
     s += "bound " + std::to_string(bound_) + "/" + std::to_string(pop_.members_.size());
     if (pop_.setup_open_failures_) s += ", " + std::to_string(pop_.setup_open_failures_) + " replies did not open";
@@ -452,7 +458,8 @@ class setup_driver {
     const auto& done = std::get<libchat::completion_response>(*parsed);
     auto& m = pop_.members_[member];
     if (j.secure) {
-      if (!done.session) throw std::runtime_error("an encrypted completion without a session id for " + describe(member));
+      if (!done.session)
+        throw std::runtime_error("an encrypted completion without a session id for " + describe(member));
       m.channel = j.secure->channel(*done.session);
     } else {
       m.token = done.token;
@@ -478,8 +485,8 @@ class setup_driver {
       retry(member, name == "rate_limited" ? "rate_limited" : "server_busy");
       return false;
     }
-    throw std::runtime_error("handshake for " + describe(member) + " refused: " +
-                             std::string(libchat::wire_name(error.error)) + ": " + error.message);
+    throw std::runtime_error("handshake for " + describe(member) +
+                             " refused: " + std::string(libchat::wire_name(error.error)) + ": " + error.message);
   }
 
   void start_bind(std::uint32_t member, const endpoint& local, const endpoint& server) {
@@ -550,7 +557,7 @@ class setup_driver {
 
   udp_population& pop_;
   const libchat::public_key* server_key_ = nullptr;  ///< encrypted sessions
-  std::int64_t pace_ns_ = 0;                          ///< between two encrypted handshakes
+  std::int64_t pace_ns_ = 0;                         ///< between two encrypted handshakes
   std::int64_t next_start_ns_ = 0;
   std::array<std::uint8_t, libchat::max_client_datagram> send_buffer_{};
   int epoll_fd_ = -1;
@@ -719,8 +726,8 @@ bool udp_worker::send_chat(std::size_t m, const stamp& s) {
   if (member.channel) {
     auto& b = *buffers_;
     write_stamp(s, b.text);
-    const auto n = member.channel->seal_client_datagram(
-        member.room_name, libchat::as_bytes({b.text.data(), b.text.size()}), b.sealed);
+    const auto n = member.channel->seal_client_datagram(member.room_name,
+                                                        libchat::as_bytes({b.text.data(), b.text.size()}), b.sealed);
     return n && ::send(member.fd, b.sealed.data(), *n, MSG_DONTWAIT) >= 0;
   }
   write_stamp(s, std::span<char>(reinterpret_cast<char*>(member.datagram.data() + member.text_at), stamp_bytes));

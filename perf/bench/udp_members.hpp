@@ -28,10 +28,10 @@
 namespace chat_bench {
 
 struct udp_member {
-  int fd = -1;                  ///< UDP socket, connected to the target's UDP address
-  std::uint32_t id = 0;         ///< room * members + position
+  int fd = -1;           ///< UDP socket, connected to the target's UDP address
+  std::uint32_t id = 0;  ///< room * members + position
   std::uint32_t room = 0;
-  std::uint32_t position = 0;   ///< 0 is the room's host (creator)
+  std::uint32_t position = 0;          ///< 0 is the room's host (creator)
   std::string token;                   ///< plaintext sessions and limit-relay
   std::vector<std::uint8_t> datagram;  ///< plaintext: RoomNameSize | TokenSize | room | token | text
   std::size_t text_at = 0;             ///< where the text starts; the prefix alone is a keepalive
@@ -43,16 +43,16 @@ struct udp_member {
 };
 
 struct population_options {
-  std::string name_prefix;         ///< room names are name_prefix + "r" + index
-  std::size_t text_bytes = 100;    ///< chat text per message (>= stamp_bytes)
+  std::string name_prefix;       ///< room names are name_prefix + "r" + index
+  std::size_t text_bytes = 100;  ///< chat text per message (>= stamp_bytes)
   std::size_t handshake_concurrency = 64;
-  bool encrypted = false;          ///< encrypted sessions (chat-server-enc)
-  double handshake_rate = 0;       ///< encrypted handshakes started per second at most (0: no limit)
-  std::int64_t timeout_ns = 0;     ///< for the whole set-up
-  std::string source_ip;           ///< bind the handshake connections here (empty: the kernel's choice)
-  std::vector<std::string> join_via;  ///< cluster mode: joins go through these nodes in turn (HOST:PORT)
+  bool encrypted = false;               ///< encrypted sessions (chat-server-enc)
+  double handshake_rate = 0;            ///< encrypted handshakes started per second at most (0: no limit)
+  std::int64_t timeout_ns = 0;          ///< for the whole set-up
+  std::string source_ip;                ///< bind the handshake connections here (empty: the kernel's choice)
+  std::vector<std::string> join_via;    ///< cluster mode: joins go through these nodes in turn (HOST:PORT)
   std::vector<std::string> create_via;  ///< cluster mode: room hosts create through these nodes in turn (HOST:PORT)
-  std::string label;               ///< for progress lines
+  std::string label;                    ///< for progress lines
   bool progress = true;
 };
 

@@ -188,11 +188,11 @@ void cluster_node::start(forwarded_handler on_forwarded, std::function<void()> o
   // that is not up yet (retried in the background while the node starts).
   natsStatus s = natsConnection_Connect(&n.connection, n.options);
   if (s != NATS_OK) {
-    const char* detail = nats_GetLastError(nullptr);
-    const std::string why = status_text(s) + (detail && *detail ? std::string(" (") + detail + ")" : "");
-    if (refused_for_good(s))
+    if (refused_for_good(s)) {
+      const char* detail = nats_GetLastError(nullptr);
       throw std::runtime_error("NATS refused this node (--cluster " + redacted_url(settings_.urls.front()) +
-                               "): " + why);
+                               "): " + status_text(s) + (detail && *detail ? std::string(" (") + detail + ")" : ""));
+    }
     if (natsOptions_SetRetryOnFailedConnect(n.options, true, nats_callbacks::connected, this) != NATS_OK)
       throw std::runtime_error("cannot set up the NATS client's retries");
     s = natsConnection_Connect(&n.connection, n.options);

@@ -69,7 +69,8 @@ struct written_frame {
 };
 
 struct transcript {
-  std::vector<std::string> steps;  // "read", "find_room", "write", "hash", "verify", "create", "admit", "close", "failed"
+  std::vector<std::string>
+      steps;  // "read", "find_room", "write", "hash", "verify", "create", "admit", "close", "failed"
   std::vector<written_frame> frames;
   libchat::exchange_outcome outcome;
   std::vector<std::string> replies;  // each reply's JSON before sealing
@@ -195,8 +196,8 @@ class server_world {
             action = x.on_verified(full ? std::nullopt
                                         : std::optional(libchat::verify_password(action.password, *action.stored)));
           } else {
-            action = x.on_hashed(full ? std::nullopt
-                                      : std::optional(libchat::hash_password(action.password, hash_params)));
+            action =
+                x.on_hashed(full ? std::nullopt : std::optional(libchat::hash_password(action.password, hash_params)));
           }
           break;
         }

@@ -45,8 +45,8 @@ TEST_CASE("attack: forged source addresses", "[integration][attack]") {
   // A slow server (a sanitizer build on 2 cores) may shed some of the burst before looking at it:
   // the kernel's queue overflows (kernel_drops), or the relay sheds (overloaded, rate_limited).
   // Each is a counted drop; none may be relayed or answered.
-  const auto shed_a = delta(after, before, "kernel_drops") + delta(after, before, "overloaded") +
-                      delta(after, before, "rate_limited");
+  const auto shed_a =
+      delta(after, before, "kernel_drops") + delta(after, before, "overloaded") + delta(after, before, "rate_limited");
   CHECK(ip_mismatch_a + port_mismatch_a + shed_a == 2000);
   CHECK(ip_mismatch_a + shed_a >= 1000);
   CHECK(port_mismatch_a + shed_a >= 1000);
@@ -125,16 +125,17 @@ TEST_CASE("attack: forged source addresses", "[integration][attack]") {
 
   report(
       "attack: forged sources: (a) bob's token from another IP: %llu ip_mismatch; from bob's IP, other ports: "
-      "%llu port_mismatch; %llu shed; %llu relayed; (b) %d sealed forgeries from dave's exact address: %llu auth_failed, dave "
+      "%llu port_mismatch; %llu shed; %llu relayed; (b) %d sealed forgeries from dave's exact address: %llu "
+      "auth_failed, dave "
       "%s; (c) %llu forged datagrams (%llu bytes) with victim 127.0.0.9 as source: victim received %llu bytes "
       "(room mode, amplification 0); lobby: 1 forged join of %zu bytes, then 40 lobby messages: victim received "
       "%llu datagrams / %llu bytes (amplification %.0fx, by design: the lobby is documented unsafe)",
       static_cast<unsigned long long>(ip_mismatch_a), static_cast<unsigned long long>(port_mismatch_a),
-      static_cast<unsigned long long>(shed_a), static_cast<unsigned long long>(relayed_a), forged_sealed, static_cast<unsigned long long>(auth_failed_b),
-      dave_still_member ? "still a member" : "REMOVED", 5000ull, static_cast<unsigned long long>(attacker_room_bytes),
-      static_cast<unsigned long long>(victim_room.second), forged_join.size(),
-      static_cast<unsigned long long>(victim_lobby.first), static_cast<unsigned long long>(victim_lobby.second),
-      amplification);
+      static_cast<unsigned long long>(shed_a), static_cast<unsigned long long>(relayed_a), forged_sealed,
+      static_cast<unsigned long long>(auth_failed_b), dave_still_member ? "still a member" : "REMOVED", 5000ull,
+      static_cast<unsigned long long>(attacker_room_bytes), static_cast<unsigned long long>(victim_room.second),
+      forged_join.size(), static_cast<unsigned long long>(victim_lobby.first),
+      static_cast<unsigned long long>(victim_lobby.second), amplification);
 }
 
 // 13. Forged ICMP "port unreachable" reports (raw sockets). The server asks the kernel for ICMP
@@ -191,8 +192,8 @@ TEST_CASE("attack: forged ICMP unreachable reports", "[integration][attack]") {
       "attack: forged ICMP: 3 forged port-unreachable reports about bob's address: bob %s (alice heard %s); "
       "%d forged reports about a non-member address while alice sent %d messages: the server read %llu of them "
       "and relayed %llu, carol got %zu; %llu icmp_errors, %llu send_error",
-      bob_removed ? "REMOVED" : "still a member", alice_heard ? alice_heard->c_str() : "nothing",
-      reports.load(), messages, static_cast<unsigned long long>(delta(after, before, "received")),
+      bob_removed ? "REMOVED" : "still a member", alice_heard ? alice_heard->c_str() : "nothing", reports.load(),
+      messages, static_cast<unsigned long long>(delta(after, before, "received")),
       static_cast<unsigned long long>(delta(after, before, "relayed")), heard,
       static_cast<unsigned long long>(delta(after, before, "icmp_errors")),
       static_cast<unsigned long long>(delta(after, before, "send_error")));
@@ -214,7 +215,7 @@ TEST_CASE("attack: forged sealed datagrams remove nobody and close no room", "[i
     WARN("forged sealed datagrams skipped: raw sockets need root (CAP_NET_RAW): " << raw.error());
     return;
   }
-  server_process server;  // every default
+  server_process server;          // every default
   const std::string room = "s1";  // 2 + 2 + 8 + 8 + a 16-byte "tag": 36 bytes a datagram
   auto host = join_secure(server.tcp_port(), server.udp_port(), operation::create_room, room, "host");
   auto guest = join_secure(server.tcp_port(), server.udp_port(), operation::join_room, room, "guest");
@@ -254,7 +255,8 @@ TEST_CASE("attack: forged sealed datagrams remove nobody and close no room", "[i
                      ? 0
                      : 1;
     const auto until = clock_type::now() + std::chrono::seconds(3);
-    while (server.stats()["received"] - after_burst["received"] < static_cast<std::uint64_t>(at) && clock_type::now() < until)
+    while (server.stats()["received"] - after_burst["received"] < static_cast<std::uint64_t>(at) &&
+           clock_type::now() < until)
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   auto after = stats_after_receiving(server, after_burst, more);
@@ -265,8 +267,8 @@ TEST_CASE("attack: forged sealed datagrams remove nobody and close no room", "[i
   auto guest_heard = guest.member->receive_message();
   guest.member->say("still a guest");
   auto host_heard = host.member->receive_message();
-  const bool both_talk = guest_heard && guest_heard->second == "still the host" && host_heard &&
-                         host_heard->second == "still a guest";
+  const bool both_talk =
+      guest_heard && guest_heard->second == "still the host" && host_heard && host_heard->second == "still a guest";
   const auto gauges = server.settled_stats();
   report(
       "attack: forged sealed datagrams: (a) %d datagrams (%llu bytes) with the host's address and session id in "
